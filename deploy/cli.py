@@ -1,0 +1,115 @@
+"""The one wrapper every task goes through: config, output, error -> exit code, --json.
+
+A task body receives a `Run` (environment, output, actor) and returns a dict for the --json
+summary (or None). A DeployError becomes one line on stderr and its exit code; in --json mode
+the summary is still printed, with ok=false and the error.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import inspect
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from invoke import task
+from invoke.exceptions import Exit
+
+from deploy import config as config_mod
+from deploy.config import Environment
+from deploy.errors import EXIT_FAILED, EXIT_OK, DeployError
+from deploy.output import Output
+from deploy.preflight_spec import enforce_env_rules, load_spec
+from deploy.secrets import mask
+
+ENV_HELP = "environment to use (environments/<name>.yaml); default $DEPLOY_ENV or 'local'"
+JSON_HELP = "print one JSON summary on stdout (for CI) instead of human output"
+
+
+def actor() -> str:
+    """Who is acting: $DEPLOY_ACTOR, CI's user, else user@host."""
+    for var in ("DEPLOY_ACTOR", "GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
+        if os.environ.get(var):
+            who = os.environ[var]
+            return f"{who}@ci" if var != "DEPLOY_ACTOR" else who
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def non_interactive() -> bool:
+    """No prompts in CI or without a terminal: a confirmation flag is needed instead."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes") or not sys.stdin.isatty()
+
+
+@dataclass
+class Run:
+    task: str
+    env: Environment
+    out: Output
+    actor: str
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def deploy_task(help: dict[str, str] | None = None, **task_kwargs: Any) -> Callable:
+    """@task with our contract: `env` and `json` flags, error mapping, JSON summary."""
+    helps = {"env": ENV_HELP, "json": JSON_HELP, **(help or {})}
+
+    def decorate(body: Callable) -> Any:
+        name = body.__name__.rstrip("_").replace("_", "-")
+
+        @functools.wraps(body)
+        def wrapper(c, *args, **kwargs):
+            env_name = kwargs.get("env")
+            json_mode = bool(kwargs.get("json"))
+            out = Output(json_mode=json_mode)
+            module = body.__module__.rsplit(".", 1)[-1]
+            task_name = name if module == "tasks" else f"{module}.{name}"
+            summary: dict[str, Any] = {"task": task_name, "environment": env_name}
+            code = EXIT_OK
+            try:
+                env = config_mod.load(env_name)
+                enforce_env_rules(env, load_spec(Path(env.root)))
+                summary["environment"] = env.name
+                run = Run(task=task_name, env=env, out=out, actor=actor())
+                kwargs.pop("env", None)
+                kwargs.pop("json", None)
+                data = body(run, *args, **kwargs)
+                if isinstance(data, dict):
+                    code = data.pop("_exit_code", EXIT_OK)
+                    summary.update(data)
+            except DeployError as exc:
+                code = exc.exit_code
+                summary["error"] = mask(str(exc))
+                out.error(str(exc))
+            except KeyboardInterrupt:
+                code = EXIT_FAILED
+                summary["error"] = "interrupted"
+                out.error("interrupted")
+            summary["ok"] = code == EXIT_OK
+            summary["exit_code"] = code
+            if json_mode:
+                out.emit_json(summary)
+            if code != EXIT_OK:
+                raise Exit(code=code)
+
+        # invoke reads flags from the signature: the body's own, plus --env and --json
+        sig = inspect.signature(body)
+        extra = [inspect.Parameter("env", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
+                 inspect.Parameter("json", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)]
+        wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *extra])
+        return task(help=helps, **task_kwargs)(wrapper)
+
+    return decorate

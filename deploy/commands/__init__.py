@@ -1,0 +1,1 @@
+"""Pure builders: functions that return commands, never run them."""

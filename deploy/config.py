@@ -1,0 +1,346 @@
+"""environments/<name>.yaml -> one validated, typed `Environment`.
+
+Layering: the YAML file, then `${VAR}` references resolved from the process environment or an
+untracked `.env` beside the project (the process environment wins, so CI's secret store is the
+override). Validation happens once, here: an unknown key, a wrong type, a missing secret or an
+unknown environment is a one-line `ConfigError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from dotenv import dotenv_values
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from deploy.errors import ConfigError
+from deploy.secrets import Secret
+
+DEFAULT_ENV = "local"
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def project_root() -> Path:
+    """The folder holding environments/: $DEPLOY_ROOT, else the nearest one up from cwd."""
+    if os.environ.get("DEPLOY_ROOT"):
+        return Path(os.environ["DEPLOY_ROOT"]).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "environments").is_dir():
+            return folder
+    return Path(__file__).resolve().parents[1]
+
+
+def parse_duration(value: Any) -> float:
+    """'24h', '90m', '30s', '250ms', 0 or a number of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration like 30s, 15m, 24h or a number of seconds")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("must not be negative")
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration (like 30s, 15m, 24h)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+SecretOrStr = Union[Secret, str]
+
+
+def _keep_secret(value: Any) -> Any:
+    if isinstance(value, (Secret, str)):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    raise ValueError("must be a string, number or ${SECRET} reference")
+
+
+EnvValue = Annotated[SecretOrStr, BeforeValidator(_keep_secret)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
+
+
+class SSHSettings(Model):
+    user: str = "deploy"
+    key_file: str | None = None
+    known_hosts: str = "~/.ssh/known_hosts"
+    connect_timeout: Duration = 10
+    command_timeout: Duration = 600
+
+
+class HostConfig(Model):
+    name: str = Field(min_length=1)
+    address: str | None = None
+    port: int = Field(22, ge=1, le=65535)
+    user: str | None = None
+    transport: Literal["ssh", "local"] = "ssh"
+    roles: tuple[str, ...] = ("api", "web")
+
+    @model_validator(mode="after")
+    def _ssh_needs_address(self) -> "HostConfig":
+        if self.transport == "ssh" and not self.address:
+            raise ValueError(f"host {self.name!r} has no address")
+        return self
+
+
+class Batches(Model):
+    size: int | str = 1
+    max_fail: int = Field(0, ge=0)
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, value: int | str) -> int | str:
+        if isinstance(value, int):
+            if value < 1:
+                raise ValueError("must be at least 1")
+            return value
+        match = re.fullmatch(r"(\d{1,3})%", value.strip())
+        if not match or not 1 <= int(match.group(1)) <= 100:
+            raise ValueError(f"{value!r} is neither a host count nor a percentage like 50%")
+        return value.strip()
+
+
+class BackupSettings(Model):
+    dir: str = ".work/backups"
+    keep: int = Field(5, ge=1)
+    # postgres: where pg_dump runs - "local" (the operator's machine) or a host name
+    run_on: str = "local"
+
+
+class DatabaseConfig(Model):
+    dialect: Literal["sqlite", "postgres", "mssql"]
+    path: str | None = None           # sqlite: the database file
+    odbc: SecretOrStr | None = None   # postgres/mssql: an ODBC connection string
+    name: str | None = None           # postgres/mssql: database name (backups, display)
+    server: str | None = None         # display only (host:port)
+    connect_timeout: Duration = 15
+    query_timeout: Duration = 600
+    tunnel_via: str | None = None     # reach the database through SSH on this host
+    backups: BackupSettings = BackupSettings()
+
+    @field_validator("dialect", mode="before")
+    @classmethod
+    def _dialect(cls, value: Any) -> Any:
+        if value not in ("sqlite", "postgres", "mssql"):
+            raise ValueError(f"unknown dialect {value!r} (use sqlite, postgres or mssql)")
+        return value
+
+    @model_validator(mode="after")
+    def _where(self) -> "DatabaseConfig":
+        if self.dialect == "sqlite" and not self.path:
+            raise ValueError("sqlite needs path")
+        if self.dialect != "sqlite" and self.odbc is None:
+            raise ValueError(f"{self.dialect} needs odbc (an ODBC connection string)")
+        return self
+
+
+class AppCommands(Model):
+    """The app's own commands, run from its source folder (runbook: npm test, tsc, build)."""
+
+    test: str | None = None
+    typecheck: str | None = None
+    build: str | None = None
+
+
+class AppConfig(Model):
+    process: str = Field(min_length=1)      # process-manager name, e.g. marketplace-api
+    role: str                               # hosts with this role run the app
+    source: str                             # the app's source folder (relative to the root)
+    start: str                              # the command the process manager runs, in current/
+    port: int = Field(ge=1, le=65535)
+    health_path: str = "/health"
+    mode: Literal["process", "static", "command"] = "process"
+    commands: AppCommands = AppCommands()
+    env: dict[str, EnvValue] = {}
+
+
+class ProcessSettings(Model):
+    manager: Literal["supervisor", "pm2", "systemd"] = "supervisor"
+    # supervisor: the supervisord config on each host; pm2: PM2_HOME on each host
+    supervisor_conf: str | None = None
+    pm2_home: str | None = None
+    pm2_bin: str = "pm2"
+
+
+class RolloutSettings(Model):
+    flag: str = "rating"
+    stages: tuple[int, ...] = (10, 25, 50, 100)
+    soak_after_api: Duration = 0
+    stage_soak: Duration = 0
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or list(value) != sorted(set(value)) or value[0] < 1 or value[-1] > 100:
+            raise ValueError("stages must rise strictly within 1..100")
+        return value
+
+
+class Environment(Model):
+    name: str
+    description: str = ""
+    work_dir: str = ".work"
+    deploy_to: str = "/srv/marketplace"
+    keep_releases: int = Field(5, ge=2)
+    public_url: str | None = None
+    load_balancer: str | None = None  # host:port of the LB's admin endpoint
+    ssh: SSHSettings = SSHSettings()
+    hosts: tuple[HostConfig, ...] = Field(min_length=1)
+    batches: Batches = Batches()
+    process: ProcessSettings = ProcessSettings()
+    database: DatabaseConfig
+    env: dict[str, EnvValue] = {}
+    apps: dict[str, AppConfig] = {}
+    rollout: RolloutSettings = RolloutSettings()
+
+    # set by the loader, not by the file
+    source_file: str = ""
+    root: str = ""
+
+    @model_validator(mode="after")
+    def _unique_hosts(self) -> "Environment":
+        seen: set[str] = set()
+        for host in self.hosts:
+            if host.name in seen:
+                raise ValueError(f"duplicate host name {host.name!r}")
+            seen.add(host.name)
+        return self
+
+    # -- helpers that read the model ---------------------------------------------------------
+    def path(self, value: str) -> Path:
+        """A configured path, relative to the project root unless absolute; ~ expanded."""
+        p = Path(os.path.expanduser(value))
+        return p if p.is_absolute() else Path(self.root) / p
+
+    def hosts_with(self, role: str) -> list[HostConfig]:
+        return [h for h in self.hosts if role in h.roles]
+
+    def app_env(self, app: str) -> dict[str, SecretOrStr]:
+        """The env file contents for one app: shared env, then the app's own."""
+        return {**self.env, **self.apps[app].env}
+
+
+# -- loading -----------------------------------------------------------------------------------
+def available(root: Path | None = None) -> list[str]:
+    root = root or project_root()
+    return sorted(p.stem for p in (root / "environments").glob("*.yaml"))
+
+
+def load(name: str | None = None, root: Path | None = None) -> Environment:
+    """Load and validate one environment; raise ConfigError with one line on any problem."""
+    root = root or project_root()
+    name = name or os.environ.get("DEPLOY_ENV") or DEFAULT_ENV
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ConfigError(f"environment name {name!r} is not valid")
+    file = root / "environments" / f"{name}.yaml"
+    shown = f"environments/{name}.yaml"
+    if not file.is_file():
+        names = ", ".join(available(root)) or "none"
+        raise ConfigError(f"unknown environment {name!r} (available: {names})")
+    raw = read_yaml(file, shown)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{shown}: expected a mapping at the top level")
+    lookup = _secret_lookup(root)
+    context = {"ROOT": str(root), "ENV": name}
+    resolved = _resolve(raw, lookup, context, shown, ())
+    resolved.setdefault("name", name)
+    resolved["source_file"] = shown
+    resolved["root"] = str(root)
+    env = validate(Environment, resolved, shown)
+    _check_files(env, shown)
+    return env
+
+
+def read_yaml(file: Path, shown: str) -> Any:
+    try:
+        return yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{shown}:{where}: YAML syntax error: {problem}") from None
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read: {exc.strerror}") from None
+
+
+def validate(model: type[BaseModel], data: Any, shown: str) -> Any:
+    """model.model_validate with the first error turned into one line naming file and key."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise ConfigError(f"{shown}: {key}: {msg}") from None
+
+
+def _secret_lookup(root: Path) -> dict[str, str]:
+    dotenv_file = root / ".env"
+    values = {k: v for k, v in dotenv_values(dotenv_file).items() if v is not None} if dotenv_file.is_file() else {}
+    values.update(os.environ)
+    return values
+
+
+def _resolve(node: Any, lookup: dict[str, str], context: dict[str, str], shown: str,
+             where: tuple) -> Any:
+    """Replace ${VAR} references; a string that used a secret becomes a Secret.
+
+    ${ROOT} (the project folder) and ${ENV} (the environment's name) are context, not secrets.
+    """
+    if isinstance(node, dict):
+        return {k: _resolve(v, lookup, context, shown, where + (k,)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve(v, lookup, context, shown, where + (i,)) for i, v in enumerate(node)]
+    if not isinstance(node, str) or "${" not in node:
+        return node
+    key = ".".join(str(p) for p in where)
+    secret_used = False
+
+    def substitute(match: re.Match) -> str:
+        nonlocal secret_used
+        var, default = match.group(1), match.group(2)
+        if var in context:
+            return context[var]
+        if var in lookup and lookup[var] != "":
+            secret_used = True
+            return lookup[var]
+        if default is not None:
+            return default
+        raise ConfigError(f"{shown}: {key}: secret ${{{var}}} is not set (export it or add it to .env)")
+
+    text = _REF.sub(substitute, node)
+    return Secret(text, name=key) if secret_used else text
+
+
+def _check_files(env: Environment, shown: str) -> None:
+    if any(h.transport == "ssh" for h in env.hosts):
+        known = env.path(env.ssh.known_hosts)
+        if not known.is_file():
+            raise ConfigError(f"{shown}: ssh.known_hosts: {known} does not exist")
+        if env.ssh.key_file and not env.path(env.ssh.key_file).is_file():
+            raise ConfigError(f"{shown}: ssh.key_file: {env.path(env.ssh.key_file)} does not exist")
+    for app_name, app in env.apps.items():
+        if not env.path(app.source).is_dir():
+            raise ConfigError(f"{shown}: apps.{app_name}.source: {app.source} is not a folder")

@@ -1,0 +1,343 @@
+"""Hosts and the Fleet: the only place (with the executor and db/connect) that runs commands.
+
+A Host runs `Command`s (deploy.commands.shell) and moves files, over SSH (Fabric/paramiko,
+host keys verified against a known_hosts file, never auto-added) or locally with the same
+interface. One connection per host is opened lazily and reused for the whole task.
+
+A Fleet runs a function over hosts in batches (a count or a percentage), in parallel within a
+batch, and stops starting new batches once more than `max_fail` hosts have failed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Generic, Iterable, TypeVar
+
+import paramiko
+from fabric import Connection
+from invoke.exceptions import CommandTimedOut, UnexpectedExit
+
+from deploy.commands.shell import Command, cmd
+from deploy.config import Environment, HostConfig
+from deploy.errors import ConfigError, HostUnreachable, StepFailed
+from deploy.secrets import mask
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Result:
+    command: str      # masked, for display
+    stdout: str
+    stderr: str
+    exit_code: int
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+class CommandFailed(StepFailed):
+    def __init__(self, host: str, result: Result):
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        tail = detail[-1] if detail else "no output"
+        super().__init__(f"{host}: `{result.command}` exited {result.exit_code}: {mask(tail)}")
+        self.result = result
+
+
+class Host:
+    """What every transport offers: run, put, get, close."""
+
+    name: str
+    config: HostConfig
+
+    def run(self, command: Command, timeout: float | None = None, check: bool = True,
+            env: dict[str, str] | None = None) -> Result:
+        raise NotImplementedError
+
+    def put(self, local: Path, remote: str, mode: int | None = None) -> None:
+        raise NotImplementedError
+
+    def get(self, remote: str, local: Path) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def _finish(self, command: Command, stdout: str, stderr: str, code: int, check: bool) -> Result:
+        result = Result(str(command), mask(stdout), mask(stderr), code)
+        if check and code != 0:
+            raise CommandFailed(self.name, result)
+        return result
+
+
+class LocalHost(Host):
+    """The operator's own machine, through the same interface as an SSH host."""
+
+    def __init__(self, config: HostConfig, command_timeout: float):
+        self.name = config.name
+        self.config = config
+        self.command_timeout = command_timeout
+        self.connections_opened = 1
+
+    def run(self, command, timeout=None, check=True, env=None):
+        full_env = {**os.environ, **(env or {})}
+        try:
+            proc = subprocess.run(
+                command.render(), shell=True, executable="/bin/sh", capture_output=True,
+                text=True, timeout=timeout or self.command_timeout, env=full_env,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise StepFailed(f"{self.name}: `{command}` timed out after {timeout or self.command_timeout:g}s") from None
+        return self._finish(command, proc.stdout, proc.stderr, proc.returncode, check)
+
+    def put(self, local, remote, mode=None):
+        Path(remote).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local, remote)
+        if mode is not None:
+            os.chmod(remote, mode)
+
+    def get(self, remote, local):
+        shutil.copyfile(remote, local)
+
+
+class SSHHost(Host):
+    """A host reached over SSH; the connection is opened on first use and kept."""
+
+    def __init__(self, config: HostConfig, env: Environment):
+        self.name = config.name
+        self.config = config
+        self._ssh = env.ssh
+        self._known_hosts = env.path(env.ssh.known_hosts)
+        self._key_file = str(env.path(env.ssh.key_file)) if env.ssh.key_file else None
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+        self.connections_opened = 0
+
+    # -- connection ----------------------------------------------------------------------------
+    def _connection(self) -> Connection:
+        with self._lock:
+            if self._conn is not None and self._conn.is_connected:
+                return self._conn
+            connect_kwargs = {"look_for_keys": False, "allow_agent": False,
+                              "banner_timeout": self._ssh.connect_timeout,
+                              "auth_timeout": self._ssh.connect_timeout}
+            if self._key_file:
+                connect_kwargs["key_filename"] = self._key_file
+            else:
+                connect_kwargs["look_for_keys"] = True
+                connect_kwargs["allow_agent"] = True
+            conn = Connection(
+                host=self.config.address, port=self.config.port,
+                user=self.config.user or self._ssh.user,
+                connect_timeout=math.ceil(self._ssh.connect_timeout),
+                connect_kwargs=connect_kwargs,
+            )
+            # Fabric auto-adds unknown keys; production must refuse them instead.
+            conn.client.set_missing_host_key_policy(paramiko.RejectPolicy())
+            conn.client.load_host_keys(str(self._known_hosts))
+            try:
+                conn.open()
+            except paramiko.BadHostKeyException:
+                raise HostUnreachable(
+                    f"{self.name}: host key of {self._where()} CHANGED - not in line with "
+                    f"{self._known_hosts}; refusing to connect (verify the host, then replace its line)"
+                ) from None
+            except paramiko.SSHException as exc:
+                if "not found in known_hosts" in str(exc):
+                    raise HostUnreachable(
+                        f"{self.name}: host key of {self._where()} is unknown; refusing to connect "
+                        f"(verify it, then add it: ssh-keyscan -p {self.config.port} {self.config.address} "
+                        f">> {self._known_hosts})"
+                    ) from None
+                raise HostUnreachable(f"{self.name}: ssh to {self._where()} failed: {mask(str(exc))}") from None
+            except (OSError, EOFError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+                raise HostUnreachable(f"{self.name}: cannot reach {self._where()}: {reason}") from None
+            self.connections_opened += 1
+            self._conn = conn
+            return conn
+
+    def _where(self) -> str:
+        return f"{self.config.address}:{self.config.port}"
+
+    # -- operations ----------------------------------------------------------------------------
+    def run(self, command, timeout=None, check=True, env=None):
+        conn = self._connection()
+        line = command.render()
+        if env:
+            # Values go through the quoting helper too (secrets included), never raw.
+            exports = " ".join(f"{k}={cmd(v).render()}" for k, v in env.items())
+            line = f"export {exports}; {line}"
+        try:
+            res = conn.run(line, hide=True, warn=True, in_stream=False,
+                           timeout=timeout or self._ssh.command_timeout)
+        except CommandTimedOut:
+            raise StepFailed(f"{self.name}: `{command}` timed out after {timeout or self._ssh.command_timeout:g}s") from None
+        except UnexpectedExit as exc:  # not raised with warn=True, kept for safety
+            res = exc.result
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            self._drop()
+            raise HostUnreachable(f"{self.name}: connection lost during `{command}`: {mask(str(exc)) or type(exc).__name__}") from None
+        if res.exited is None or res.exited == -1:
+            self._drop()
+            raise HostUnreachable(f"{self.name}: connection lost during `{command}`")
+        return self._finish(command, res.stdout, res.stderr, res.exited, check)
+
+    def put(self, local, remote, mode=None):
+        conn = self._connection()
+        try:
+            conn.put(str(local), remote)
+            if mode is not None:
+                conn.sftp().chmod(remote, mode)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise StepFailed(f"{self.name}: upload to {remote} failed: {mask(str(exc))}") from None
+
+    def get(self, remote, local):
+        conn = self._connection()
+        try:
+            conn.get(remote, str(local))
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise StepFailed(f"{self.name}: download of {remote} failed: {mask(str(exc))}") from None
+
+    def _drop(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                except Exception:
+                    pass
+                self._conn = None
+
+    def close(self):
+        self._drop()
+
+
+def open_host(config: HostConfig, env: Environment) -> Host:
+    if config.transport == "local":
+        return LocalHost(config, env.ssh.command_timeout)
+    return SSHHost(config, env)
+
+
+# -- Fleet --------------------------------------------------------------------------------------
+@dataclass
+class HostOutcome(Generic[T]):
+    host: str
+    ok: bool
+    value: T | None = None
+    error: str | None = None
+    skipped: bool = False      # never started: an earlier batch exceeded max_fail
+    seconds: float = 0.0
+
+
+@dataclass
+class FleetResult(Generic[T]):
+    outcomes: list[HostOutcome[T]] = field(default_factory=list)
+    aborted: bool = False      # max_fail exceeded; later batches were not started
+
+    @property
+    def ok(self) -> bool:
+        return not self.aborted and all(o.ok for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[HostOutcome[T]]:
+        return [o for o in self.outcomes if not o.ok and not o.skipped]
+
+    def by_host(self) -> dict[str, HostOutcome[T]]:
+        return {o.host: o for o in self.outcomes}
+
+
+def batch_size(size: int | str, total: int) -> int:
+    """A batch size from a count or a percentage ('25%'), at least 1."""
+    if isinstance(size, str) and size.endswith("%"):
+        return max(1, math.floor(total * int(size[:-1]) / 100))
+    return max(1, min(int(size), total)) if total else 1
+
+
+def batches(items: list[T], size: int | str) -> list[list[T]]:
+    """Split items into consecutive batches of `size` (count or percentage)."""
+    n = batch_size(size, len(items))
+    return [items[i:i + n] for i in range(0, len(items), n)]
+
+
+class Fleet:
+    """The hosts of one environment (or a role of it), each opened once for the task."""
+
+    def __init__(self, env: Environment, hosts: Iterable[HostConfig] | None = None):
+        self.env = env
+        configs = list(hosts if hosts is not None else env.hosts)
+        self.hosts: list[Host] = [open_host(h, env) for h in configs]
+
+    def __enter__(self) -> "Fleet":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for h in self.hosts:
+            h.close()
+
+    def select(self, role: str | None = None, names: Iterable[str] | None = None) -> list[Host]:
+        wanted = set(names) if names else None
+        if wanted:
+            unknown = wanted - {h.name for h in self.hosts}
+            if unknown:
+                raise ConfigError(f"unknown host(s): {', '.join(sorted(unknown))} "
+                                  f"(known: {', '.join(h.name for h in self.hosts)})")
+        return [h for h in self.hosts
+                if (role is None or role in h.config.roles) and (wanted is None or h.name in wanted)]
+
+    def run(self, work: Callable[[Host], T], hosts: list[Host] | None = None,
+            size: int | str | None = None, max_fail: int | None = None,
+            on_batch: Callable[[list[Host]], None] | None = None) -> FleetResult[T]:
+        """Run `work(host)` over hosts batch by batch; parallel within a batch."""
+        hosts = self.hosts if hosts is None else hosts
+        size = self.env.batches.size if size is None else size
+        max_fail = self.env.batches.max_fail if max_fail is None else max_fail
+        result: FleetResult[T] = FleetResult()
+        failures = 0
+        groups = batches(hosts, size)
+        for index, group in enumerate(groups):
+            if on_batch:
+                on_batch(group)
+            with ThreadPoolExecutor(max_workers=len(group)) as pool:
+                outcomes = list(pool.map(lambda h: _attempt(work, h), group))
+            result.outcomes.extend(outcomes)
+            failures += sum(1 for o in outcomes if not o.ok)
+            if failures > max_fail:
+                result.aborted = index < len(groups) - 1
+                for later in groups[index + 1:]:
+                    result.outcomes.extend(HostOutcome(h.name, ok=False, skipped=True,
+                                                       error="not started: max_fail exceeded")
+                                           for h in later)
+                break
+        return result
+
+
+def _attempt(work: Callable[[Host], T], host: Host) -> HostOutcome[T]:
+    started = time.monotonic()
+    try:
+        value = work(host)
+        return HostOutcome(host.name, ok=True, value=value, seconds=time.monotonic() - started)
+    except Exception as exc:  # a per-host failure is a result, not a crash of the fleet
+        return HostOutcome(host.name, ok=False, error=mask(str(exc)) or type(exc).__name__,
+                           seconds=time.monotonic() - started)
+
+
+def tcp_reachable(address: str, port: int, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

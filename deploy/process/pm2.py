@@ -1,0 +1,68 @@
+"""pm2 through `pm2 jlist` (parsed defensively: pm2 may print text before the JSON)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from deploy.commands.shell import Command, cmd
+from deploy.process.base import ProcessManager, ProcessState
+
+_STATES = {"online": "running", "stopped": "stopped", "stopping": "stopped", "launching": "starting",
+           "errored": "errored", "one-launch-status": "stopped"}
+
+
+class Pm2(ProcessManager):
+    name = "pm2"
+
+    def __init__(self, binary: str = "pm2", home: str | None = None):
+        self.binary = binary
+        self.home = home
+
+    def pm2(self, *args: str) -> Command:
+        prefix = ("env", f"PM2_HOME={self.home}") if self.home else ()
+        return cmd(*prefix, self.binary, *args)
+
+    def status_command(self, processes: list[str]) -> Command:
+        return self.pm2("jlist")
+
+    def parse_status(self, stdout: str, exit_code: int) -> dict[str, ProcessState]:
+        data = extract_json_array(stdout)
+        states: dict[str, ProcessState] = {}
+        now_ms = time.time() * 1000
+        for proc in data:
+            if not isinstance(proc, dict) or "name" not in proc:
+                continue
+            env = proc.get("pm2_env") or {}
+            status = str(env.get("status", "unknown"))
+            uptime_ms = env.get("pm_uptime")
+            uptime = None
+            if status == "online" and isinstance(uptime_ms, (int, float)):
+                uptime = _format_seconds((now_ms - uptime_ms) / 1000)
+            states[proc["name"]] = ProcessState(
+                name=proc["name"], state=_STATES.get(status, "unknown"),
+                pid=proc.get("pid") or None, uptime=uptime,
+                detail=f"restarts={env.get('restart_time', 0)}",
+            )
+        return states
+
+
+def extract_json_array(text: str) -> list:
+    """The JSON array in pm2's output, ignoring banners or warnings printed before it."""
+    start = text.find("[")
+    while start != -1:
+        try:
+            value, _ = json.JSONDecoder().raw_decode(text[start:])
+            if isinstance(value, list):
+                return value
+        except json.JSONDecodeError:
+            pass
+        start = text.find("[", start + 1)
+    return []
+
+
+def _format_seconds(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}"

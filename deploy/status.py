@@ -1,0 +1,62 @@
+"""`invoke status`: what runs where - each host reachable or not, each app's process state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from deploy import process
+from deploy.config import Environment
+from deploy.hosts import Fleet, Host
+from deploy.process.base import ProcessState
+
+
+@dataclass
+class HostStatus:
+    host: str
+    address: str
+    reachable: bool
+    error: str | None = None
+    apps: dict[str, ProcessState] = field(default_factory=dict)
+    manager: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "host": self.host, "address": self.address, "reachable": self.reachable,
+            "error": self.error, "manager": self.manager,
+            "apps": {app: {"process": s.name, "state": s.state, "pid": s.pid, "uptime": s.uptime,
+                           "detail": s.detail} for app, s in self.apps.items()},
+        }
+
+
+def default_supervisor_conf(env: Environment) -> str:
+    return f"{env.deploy_to}/supervisor/supervisord.conf"
+
+
+def gather(env: Environment) -> list[HostStatus]:
+    manager = process.for_settings(env.process, default_supervisor_conf(env))
+
+    def probe(host: Host) -> dict[str, ProcessState]:
+        apps = {name: app for name, app in env.apps.items() if app.role in host.config.roles}
+        res = host.run(manager.status_command([a.process for a in apps.values()]), check=False, timeout=30)
+        states = manager.parse_status(res.stdout + res.stderr, res.exit_code)
+        return {name: _state(manager, states, app.process) for name, app in apps.items()}
+
+    with Fleet(env) as fleet:
+        result = fleet.run(probe, size=len(fleet.hosts), max_fail=len(fleet.hosts))
+    outcomes = result.by_host()
+    rows = []
+    for host_cfg in env.hosts:
+        outcome = outcomes[host_cfg.name]
+        rows.append(HostStatus(
+            host=host_cfg.name, address=host_cfg.address or "local", reachable=outcome.ok,
+            error=outcome.error, apps=outcome.value or {}, manager=manager.name,
+        ))
+    return rows
+
+
+def _state(manager, states: dict[str, ProcessState], name: str) -> ProcessState:
+    if name in states:
+        return states[name]
+    if not states:
+        return ProcessState(name, "absent", detail=f"{manager.name} not running or {name} not deployed")
+    return ProcessState(name, "absent", detail="not deployed")

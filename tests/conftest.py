@@ -1,0 +1,6 @@
+"""Shared fixtures: each system part lives in its own plugin under tests/support/."""
+
+pytest_plugins = [
+    "tests.support.fleet",
+    "tests.support.postgres",
+]

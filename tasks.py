@@ -3,6 +3,7 @@
 from invoke import Collection
 
 from deploy.tasks import checks
+from deploy.tasks.demo import demo
 from deploy.tasks.status import status
 
-namespace = Collection(checks, status)
+namespace = Collection(checks, status, demo)

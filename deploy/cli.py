@@ -76,7 +76,7 @@ def deploy_task(help: dict[str, str] | None = None, **task_kwargs: Any) -> Calla
             json_mode = bool(kwargs.get("json"))
             out = Output(json_mode=json_mode)
             module = body.__module__.rsplit(".", 1)[-1]
-            task_name = name if module == "tasks" else f"{module}.{name}"
+            task_name = name if module in ("tasks", name) else f"{module}.{name}"
             summary: dict[str, Any] = {"task": task_name, "environment": env_name}
             code = EXIT_OK
             try:

@@ -1,0 +1,135 @@
+"""The task contract as a user or CI job meets it: exit codes, one-line errors, --json, masking.
+
+Each test runs the real `invoke` in a subprocess against a throwaway project root (DEPLOY_ROOT).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "jwt-" + "s" * 40
+LOCAL_ENV = """
+hosts:
+  - {name: box, transport: local, roles: [api]}
+database: {dialect: sqlite, path: db.sqlite}
+env:
+  JWT_SECRET: ${TEST_JWT}
+  DATABASE_URL: sqlite:////tmp/x.db
+  RATE_LIMIT_WINDOW_MS: 1000
+  RATE_LIMIT_MAX_REQUESTS: 10
+apps:
+  api:
+    process: marketplace-api
+    role: api
+    source: app
+    start: "true"
+    port: 3999
+"""
+
+
+def project(tmp_path: Path, env_body: str = LOCAL_ENV, preflight: str | None = None) -> Path:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "t.yaml").write_text(textwrap.dedent(env_body))
+    (tmp_path / "app").mkdir()
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "preflight.yaml").write_text(
+        preflight if preflight is not None else (REPO / "checks" / "preflight.yaml").read_text())
+    return tmp_path
+
+
+def invoke(root: Path, *args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
+    env.update({"DEPLOY_ROOT": str(root), "TEST_JWT": SECRET, "CI": "true", **(env_extra or {})})
+    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def assert_bad_input(proc: subprocess.CompletedProcess, expected: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert expected in lines[0]
+    assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_unknown_environment(tmp_path):
+    proc = invoke(project(tmp_path), "status", "--env", "prod")
+    assert_bad_input(proc, "unknown environment 'prod' (available: t)")
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("hosts: [\n", "line 2: YAML syntax error"),
+    (LOCAL_ENV + "colour: blue\n", "colour: unknown key"),
+    ("hosts:\n  - {name: api-1}\ndatabase: {dialect: sqlite, path: x}\n", "host 'api-1' has no address"),
+    ("hosts:\n  - {name: a, transport: local}\n  - {name: a, transport: local}\n"
+     "database: {dialect: sqlite, path: x}\n", "duplicate host name 'a'"),
+    (LOCAL_ENV.replace("${TEST_JWT}", "${UNSET_SECRET_FOR_TEST}"),
+     "env.JWT_SECRET: secret ${UNSET_SECRET_FOR_TEST} is not set"),
+    (LOCAL_ENV.replace("${TEST_JWT}", "tooshort"), "JWT_SECRET is too short (8 chars, needs at least 32)"),
+    ("ssh: {known_hosts: missing/known_hosts}\nhosts:\n  - {name: a, address: 127.0.0.9}\n"
+     "database: {dialect: sqlite, path: x}\n", "ssh.known_hosts:"),
+    (LOCAL_ENV + "batches: {size: 1, max_fail: many}\n", "batches.max_fail:"),
+])
+def test_bad_environment_is_one_line_exit_2(tmp_path, body, expected):
+    proc = invoke(project(tmp_path, body), "status", "--env", "t")
+    assert_bad_input(proc, expected)
+
+
+def test_threshold_that_is_not_a_number(tmp_path):
+    root = project(tmp_path, preflight="hosts: {min_cpus: many}\n")
+    proc = invoke(root, "checks.preflight", "--env", "t")
+    assert_bad_input(proc, "checks/preflight.yaml: hosts.min_cpus:")
+
+
+def test_unknown_preflight_section(tmp_path):
+    proc = invoke(project(tmp_path), "checks.preflight", "--env", "t", "--only", "hosts,dns")
+    assert_bad_input(proc, "--only: unknown section(s) dns")
+
+
+def test_status_json_summary_for_ci(tmp_path):
+    proc = invoke(project(tmp_path), "status", "--env", "t", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is True and doc["exit_code"] == 0 and doc["task"] == "status"
+    assert doc["environment"] == "t"
+    host = doc["hosts"][0]
+    assert host["host"] == "box" and host["reachable"] is True
+    assert host["apps"]["api"]["process"] == "marketplace-api"
+    assert host["apps"]["api"]["state"] == "absent"
+
+
+def test_json_error_still_prints_a_document(tmp_path):
+    proc = invoke(project(tmp_path), "status", "--env", "nope", "--json")
+    assert proc.returncode == 2
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is False and doc["exit_code"] == 2 and "unknown environment" in doc["error"]
+
+
+def test_preflight_env_section_passes_and_never_prints_secrets(tmp_path):
+    proc = invoke(project(tmp_path), "checks.preflight", "--env", "t", "--only", "env", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    names = {i["name"]: i["status"] for i in doc["items"]}
+    assert names["api: JWT_SECRET"] == "pass"
+    assert names["api: RATING_ROLLOUT_PERCENTAGE"] == "skip"
+    assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_every_task_documents_itself():
+    proc = subprocess.run([sys.executable, "-m", "invoke", "--list"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0
+    for name in ("checks.preflight", "status", "demo"):
+        assert name in proc.stdout
+    helps = subprocess.run([sys.executable, "-m", "invoke", "--help", "checks.preflight"], cwd=REPO,
+                           capture_output=True, text=True, timeout=60).stdout
+    for flag in ("--env", "--json", "--only", "--skip"):
+        assert flag in helps

@@ -1,0 +1,164 @@
+"""Environment loading: layering, secrets, and every bad input as one line (exit 2)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from deploy import config
+from deploy.errors import ConfigError
+from deploy.secrets import Secret
+
+MINIMAL = """
+hosts:
+  - {name: h1, transport: local}
+database: {dialect: sqlite, path: db.sqlite}
+"""
+
+
+def make_root(tmp_path: Path, body: str, name: str = "test") -> Path:
+    (tmp_path / "environments").mkdir(exist_ok=True)
+    (tmp_path / "environments" / f"{name}.yaml").write_text(textwrap.dedent(body))
+    return tmp_path
+
+
+def load(tmp_path, body, monkeypatch=None, name="test"):
+    return config.load(name, root=make_root(tmp_path, body, name))
+
+
+def error_of(tmp_path, body) -> str:
+    with pytest.raises(ConfigError) as exc:
+        load(tmp_path, body)
+    assert exc.value.exit_code == 2
+    message = str(exc.value)
+    assert "\n" not in message
+    return message
+
+
+def test_minimal_environment_loads_with_defaults(tmp_path):
+    env = load(tmp_path, MINIMAL)
+    assert env.name == "test"
+    assert env.hosts[0].transport == "local"
+    assert env.batches.size == 1 and env.batches.max_fail == 0
+    assert env.rollout.stages == (10, 25, 50, 100)
+
+
+def test_unknown_environment_lists_available(tmp_path):
+    make_root(tmp_path, MINIMAL)
+    with pytest.raises(ConfigError, match=r"unknown environment 'nope' \(available: test\)"):
+        config.load("nope", root=tmp_path)
+
+
+def test_default_environment_comes_from_DEPLOY_ENV(tmp_path, monkeypatch):
+    make_root(tmp_path, MINIMAL, name="ci")
+    monkeypatch.setenv("DEPLOY_ENV", "ci")
+    assert config.load(None, root=tmp_path).name == "ci"
+
+
+def test_yaml_syntax_error_names_line(tmp_path):
+    msg = error_of(tmp_path, "hosts:\n  - {name: h1\n database: x\n")
+    assert msg.startswith("environments/test.yaml: line ")
+    assert "YAML syntax error" in msg
+
+
+def test_unknown_key_named_with_path(tmp_path):
+    msg = error_of(tmp_path, MINIMAL + "batches: {size: 1, maxfail: 2}\n")
+    assert msg == "environments/test.yaml: batches.maxfail: unknown key"
+
+
+def test_host_without_address(tmp_path):
+    msg = error_of(tmp_path, "hosts:\n  - {name: api-1}\ndatabase: {dialect: sqlite, path: x}\n")
+    assert "hosts.0" in msg and "host 'api-1' has no address" in msg
+
+
+def test_duplicate_host_names(tmp_path):
+    body = """
+    hosts:
+      - {name: a, transport: local}
+      - {name: a, transport: local}
+    database: {dialect: sqlite, path: x}
+    """
+    assert "duplicate host name 'a'" in error_of(tmp_path, body)
+
+
+def test_missing_secret_names_key_and_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_SECRET_XYZ", raising=False)
+    msg = error_of(tmp_path, MINIMAL + "env:\n  JWT_SECRET: ${NO_SUCH_SECRET_XYZ}\n")
+    assert msg == ("environments/test.yaml: env.JWT_SECRET: secret ${NO_SUCH_SECRET_XYZ} is not set "
+                   "(export it or add it to .env)")
+
+
+def test_secret_resolved_from_dotenv_and_masked(tmp_path, monkeypatch):
+    monkeypatch.delenv("MY_TOKEN", raising=False)
+    (tmp_path / ".env").write_text("MY_TOKEN=s3cr3t-value-123\n")
+    env = load(tmp_path, MINIMAL + "env:\n  TOKEN: ${MY_TOKEN}\n")
+    value = env.env["TOKEN"]
+    assert isinstance(value, Secret)
+    assert value.reveal() == "s3cr3t-value-123"
+    assert str(value) == "***" and repr(value) == "***" and f"{value}" == "***"
+    assert "s3cr3t" not in repr(env)
+
+
+def test_process_environment_overrides_dotenv(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("MY_TOKEN=from-dotenv\n")
+    monkeypatch.setenv("MY_TOKEN", "from-process")
+    env = load(tmp_path, MINIMAL + "env:\n  TOKEN: ${MY_TOKEN}\n")
+    assert env.env["TOKEN"].reveal() == "from-process"
+
+
+def test_context_variables_are_not_secret(tmp_path):
+    env = load(tmp_path, MINIMAL + "deploy_to: ${ROOT}/srv\n")
+    assert env.deploy_to == f"{tmp_path}/srv"
+
+
+def test_threshold_that_is_not_a_number(tmp_path):
+    msg = error_of(tmp_path, MINIMAL + "batches: {size: 1, max_fail: lots}\n")
+    assert msg.startswith("environments/test.yaml: batches.max_fail: ")
+
+
+def test_batch_size_percentage_validated(tmp_path):
+    assert load(tmp_path, MINIMAL + "batches: {size: 50%}\n").batches.size == "50%"
+    assert "percentage" in error_of(tmp_path, MINIMAL + "batches: {size: 150%}\n")
+
+
+def test_duration_parsing():
+    assert config.parse_duration("24h") == 86400
+    assert config.parse_duration("90m") == 5400
+    assert config.parse_duration("250ms") == 0.25
+    assert config.parse_duration(0) == 0
+    with pytest.raises(ValueError):
+        config.parse_duration("soon")
+
+
+def test_known_hosts_must_exist_for_ssh_hosts(tmp_path):
+    body = """
+    ssh: {known_hosts: nowhere/known_hosts}
+    hosts:
+      - {name: api-1, address: 127.0.0.9}
+    database: {dialect: sqlite, path: x}
+    """
+    msg = error_of(tmp_path, body)
+    assert msg == f"environments/test.yaml: ssh.known_hosts: {tmp_path}/nowhere/known_hosts does not exist"
+
+
+def test_unknown_dialect(tmp_path):
+    msg = error_of(tmp_path, "hosts:\n  - {name: h, transport: local}\ndatabase: {dialect: oracle}\n")
+    assert "unknown dialect 'oracle'" in msg
+
+
+def test_shipped_environments_load(monkeypatch):
+    monkeypatch.setenv("JWT_SECRET", "x" * 40)
+    monkeypatch.setenv("DB_USER", "deployer")
+    monkeypatch.setenv("DB_PASSWORD", "pw-not-shown")
+    root = Path(__file__).resolve().parents[2]
+    for name in ("local", "staging", "production"):
+        env = config.load(name, root=root)
+        assert env.apps["api"].process == "marketplace-api"
+        assert env.apps["web"].process == "marketplace-web"
+    prod = config.load("production", root=root)
+    assert prod.database.dialect == "mssql" and prod.database.name == "MARKETPLACE_DB"
+    assert prod.apps["api"].port == 3000 and prod.process.manager == "pm2"
+    assert prod.rollout.soak_after_api == 86400
+    assert "pw-not-shown" not in str(prod.database.odbc)

@@ -10,7 +10,7 @@ from shlex import quote as _q
 
 from deploy.commands.shell import Command, cmd
 
-SEPARATOR = "----8<----"
+SEPARATOR = "@@deploy-facts@@"
 
 
 def facts_command(disk_path: str, tools: list[str]) -> Command:

@@ -170,9 +170,9 @@ def check_hosts(env: Environment, spec: PreflightSpec) -> Iterator[Item]:
         yield _threshold("hosts", f"{name}: CPUs", facts.cpus, h.min_cpus, f"{facts.cpus} (min {h.min_cpus})")
         yield _threshold("hosts", f"{name}: free memory", facts.mem_available_mb, h.min_free_memory_mb,
                          f"{facts.mem_available_mb} MB available of {facts.mem_total_mb} MB "
-                         f"(min {h.min_free_memory_mb:g})")
+                         f"(min {h.min_free_memory_mb:.0f})")
         yield _threshold("hosts", f"{name}: free disk", facts.disk_free_mb, h.min_free_disk_mb,
-                         f"{facts.disk_free_mb} MB free on {facts.disk_mount} (min {h.min_free_disk_mb:g})")
+                         f"{facts.disk_free_mb} MB free on {facts.disk_mount} (min {h.min_free_disk_mb:.0f})")
         path = facts.tools.get(manager.binary)
         yield Item("hosts", f"{name}: {manager.name}", "pass" if path else "fail",
                    path or f"{manager.binary} not found on PATH")

@@ -2,8 +2,26 @@
 
 from invoke import Collection
 
-from deploy.tasks import checks
+from deploy.tasks import checks, db, deploy_database, rollback_database
 from deploy.tasks.demo import demo
 from deploy.tasks.status import status
 
-namespace = Collection(checks, status, demo)
+
+def merged(name: str, doc: str, *modules) -> Collection:
+    """One namespace from several task modules (each module keeps to one concern)."""
+    ns = Collection(name)
+    ns.__doc__ = doc
+    for module in modules:
+        for task in Collection.from_module(module).tasks.values():
+            ns.add_task(task)
+    return ns
+
+
+namespace = Collection(
+    checks,
+    db,
+    merged("deploy", "The phases of the rollout, and its history.", deploy_database),
+    merged("rollback", "Roll a phase back.", rollback_database),
+    status,
+    demo,
+)

@@ -63,8 +63,12 @@ class Run:
         return time.monotonic() - self.started
 
 
-def deploy_task(help: dict[str, str] | None = None, **task_kwargs: Any) -> Callable:
-    """@task with our contract: `env` and `json` flags, error mapping, JSON summary."""
+def deploy_task(help: dict[str, str] | None = None, namespace: str | None = None,
+                **task_kwargs: Any) -> Callable:
+    """@task with our contract: `env` and `json` flags, error mapping, JSON summary.
+
+    `namespace` names the task in messages and --json when its module is not the namespace.
+    """
     helps = {"env": ENV_HELP, "json": JSON_HELP, **(help or {})}
 
     def decorate(body: Callable) -> Any:
@@ -75,7 +79,7 @@ def deploy_task(help: dict[str, str] | None = None, **task_kwargs: Any) -> Calla
             env_name = kwargs.get("env")
             json_mode = bool(kwargs.get("json"))
             out = Output(json_mode=json_mode)
-            module = body.__module__.rsplit(".", 1)[-1]
+            module = namespace or body.__module__.rsplit(".", 1)[-1]
             task_name = name if module in ("tasks", name) else f"{module}.{name}"
             summary: dict[str, Any] = {"task": task_name, "environment": env_name}
             code = EXIT_OK

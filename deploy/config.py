@@ -182,6 +182,20 @@ class ProcessSettings(Model):
     pm2_bin: str = "pm2"
 
 
+class Hook(Model):
+    """A command run after a step: `where` is local (the operator's machine, in the app's source
+    folder) or a role (on those hosts, in the app's current release)."""
+
+    run: str = Field(min_length=1)
+    where: str = "local"
+    app: str = "api"
+    timeout: Duration = 600
+
+
+class Hooks(Model):
+    post_migrate: tuple[Hook, ...] = ()
+
+
 class RolloutSettings(Model):
     flag: str = "rating"
     stages: tuple[int, ...] = (10, 25, 50, 100)
@@ -212,6 +226,7 @@ class Environment(Model):
     env: dict[str, EnvValue] = {}
     apps: dict[str, AppConfig] = {}
     rollout: RolloutSettings = RolloutSettings()
+    hooks: Hooks = Hooks()
 
     # set by the loader, not by the file
     source_file: str = ""

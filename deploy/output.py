@@ -44,7 +44,9 @@ class Output:
     """One per task run: human text to the terminal, or one JSON document at the end."""
 
     json_mode: bool = False
-    console: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
+    # a pipe or CI log is not 80 columns wide: keep tables readable there
+    console: Console = field(default_factory=lambda: Console(
+        highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160))
     err_console: Console = field(default_factory=lambda: Console(stderr=True, highlight=False, soft_wrap=True))
 
     def line(self, text: str = "", style: str | None = None) -> None:

@@ -1,0 +1,123 @@
+"""The one wrapper around every mutating task: deploy lock + journal + recorded undo.
+
+    with executing(run, phase="phase1", lock_wait=0) as ex:
+        with ex.step("backup"):
+            ...
+        ex.on_failure("restore previous release", undo_fn)
+        ...
+
+- The lock is held by the task's own database session (deploy.db.lock): a second mutating task
+  exits 3 naming the holder; a killed task leaves no lock.
+- Every step writes a `deploy_events` row (action, host, release, outcome, duration, details).
+- On any failure (or Ctrl-C) the undo actions registered so far run newest first, each journaled,
+  then the error goes on to the task wrapper (exit 1 unless it carries another code).
+As Kamal's `with_lock` does, the lock is released before the error is re-raised.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from deploy.cli import Run
+from deploy.db import journal
+from deploy.db import lock as deploy_lock
+from deploy.db.connect import Database, connect
+from deploy.secrets import mask
+
+STARTED, OK, FAILED, UNDONE = "started", journal.OK, "failed", "undone"
+
+
+@dataclass
+class Undo:
+    description: str
+    action: Callable[[], Any]
+
+
+@dataclass
+class Executor:
+    run: Run
+    phase: str
+    db: Database
+    undo_stack: list[Undo] = field(default_factory=list)
+    undo_report: list[dict] = field(default_factory=list)
+
+    @property
+    def env(self):
+        return self.run.env
+
+    def event(self, action: str, outcome: str, *, host: str | None = None, release: str | None = None,
+              duration_ms: int | None = None, details: dict[str, Any] | None = None) -> None:
+        journal.record(self.db, environment=self.env.name, phase=self.phase, action=action,
+                       outcome=outcome, actor=self.run.actor, host=host, release=release,
+                       duration_ms=duration_ms, details=details)
+
+    @contextmanager
+    def step(self, action: str, *, host: str | None = None, release: str | None = None,
+             details: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Time a step and journal it; the yielded dict collects details to record."""
+        notes: dict[str, Any] = dict(details or {})
+        started = time.monotonic()
+        try:
+            yield notes
+        except BaseException as exc:
+            notes["error"] = mask(str(exc)) or type(exc).__name__
+            self.event(action, FAILED, host=host, release=release,
+                       duration_ms=_ms(started), details=notes)
+            raise
+        self.event(action, OK, host=host, release=release, duration_ms=_ms(started), details=notes)
+
+    def on_failure(self, description: str, action: Callable[[], Any]) -> None:
+        """Register how to undo what was just done; runs only if the task fails later."""
+        self.undo_stack.append(Undo(description, action))
+
+    def _undo_all(self) -> None:
+        while self.undo_stack:
+            undo = self.undo_stack.pop()
+            started = time.monotonic()
+            try:
+                undo.action()
+            except Exception as exc:  # keep undoing the rest; report what could not be undone
+                error = mask(str(exc)) or type(exc).__name__
+                self.undo_report.append({"undo": undo.description, "ok": False, "error": error})
+                self.event("undo", FAILED, duration_ms=_ms(started),
+                           details={"undo": undo.description, "error": error})
+                self.run.out.error(f"undo failed: {undo.description}: {error}")
+            else:
+                self.undo_report.append({"undo": undo.description, "ok": True})
+                self.event("undo", OK, duration_ms=_ms(started), details={"undo": undo.description})
+                self.run.out.info(f"undone: {undo.description}")
+
+
+@contextmanager
+def executing(run: Run, phase: str, lock_wait: float = 0) -> Iterator[Executor]:
+    """Take the deploy lock, open the journal, and undo on failure (see module doc)."""
+    env = run.env
+    root = Path(env.root)
+    with deploy_lock.acquire(env.database, root, run.actor, run.task, wait_seconds=lock_wait,
+                             environment=env.name):
+        db = connect(env.database, root)
+        ex = Executor(run=run, phase=phase, db=db)
+        started = time.monotonic()
+        try:
+            ex.event("start", STARTED, details={"task": run.task})
+            try:
+                yield ex
+            except BaseException as exc:
+                undoing = bool(ex.undo_stack)
+                ex._undo_all()
+                error = mask(str(exc)) or ("interrupted" if isinstance(exc, KeyboardInterrupt)
+                                           else type(exc).__name__)
+                ex.event("finish", UNDONE if undoing else FAILED, duration_ms=_ms(started),
+                         details={"task": run.task, "error": error, "undo": ex.undo_report})
+                raise
+            ex.event("finish", OK, duration_ms=_ms(started), details={"task": run.task})
+        finally:
+            db.close()
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

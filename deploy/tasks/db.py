@@ -1,0 +1,112 @@
+"""Database: migration status, migrate, schema verify, verified backups and a guarded restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deploy.cli import Run, deploy_task, non_interactive
+from deploy.database_phases import open_db, phase1, schema_spec, sql_root, take_backup
+from deploy.db import backup as db_backup
+from deploy.db import journal, migrate, schema
+from deploy.db.backup import BackupRecord
+from deploy.errors import EXIT_FAILED, ConfigError
+from deploy.executor import executing
+from deploy.tasks.common import DRY_RUN, LOCK_WAIT
+
+
+@deploy_task()
+def status(run: Run):
+    """Show every migration: applied, pending, drifted (file changed) or missing (file gone)."""
+    with open_db(run) as db:
+        states = migrate.status(db, sql_root(run))
+    run.out.table(None, ["version", "name", "state", "applied at", "by"],
+                  [(s.version, s.name, s.state,
+                    s.applied.applied_at if s.applied else "", s.applied.applied_by if s.applied else "")
+                   for s in states])
+    counts = {k: sum(1 for s in states if s.state == k) for k in ("applied", "pending", "drifted", "missing")}
+    run.out.line(", ".join(f"{v} {k}" for k, v in counts.items()))
+    return {"migrations": [{"version": s.version, "name": s.name, "state": s.state} for s in states],
+            "counts": counts}
+
+
+@deploy_task(name="migrate", help={"dry_run": DRY_RUN, "lock_wait": LOCK_WAIT})
+def migrate_(run: Run, dry_run: bool = False, lock_wait: float = 0):
+    """Apply pending migrations (after a verified backup), each in one transaction with its row."""
+    result = phase1(run, dry_run=dry_run, lock_wait=float(lock_wait), hooks=False, phase="migrate")
+    if dry_run:
+        run.out.line(result.dry_run_sql or "-- nothing pending")
+        return {"dry_run": True, "sql": result.dry_run_sql or ""}
+    if result.nothing_pending:
+        run.out.line("nothing pending; nothing changed")
+    for m in result.applied:
+        run.out.line(f"applied {m['version']}_{m['name']} in {m['seconds']:.2f}s")
+    return {"applied": result.applied, "backup": result.backup}
+
+
+@deploy_task()
+def verify(run: Run):
+    """Compare the live schema with checks/schema.yaml; list every difference (exit 1 if any)."""
+    with open_db(run) as db:
+        differences = schema.verify(db, schema_spec(run))
+    for line in differences:
+        run.out.item("fail", line)
+    run.out.line("schema matches checks/schema.yaml" if not differences
+                 else f"{len(differences)} difference(s)")
+    return {"differences": differences, "_exit_code": EXIT_FAILED if differences else 0}
+
+
+@deploy_task(help={"lock_wait": LOCK_WAIT})
+def backup(run: Run, lock_wait: float = 0):
+    """Take a verified backup now (read back in full), journal it, keep the newest N."""
+    with executing(run, "backup", float(lock_wait)) as ex:
+        record = take_backup(run, ex)
+    return {"backup": record.as_dict()}
+
+
+@deploy_task()
+def backups(run: Run):
+    """List this database's local backups, newest first."""
+    found = list(reversed(db_backup.list_backups(run.env.database, Path(run.env.root))))
+    run.out.table(None, ["id", "path", "size"], [(i, p, f"{p.stat().st_size:,}") for i, p in found])
+    return {"backups": [{"id": i, "path": str(p), "size": p.stat().st_size} for i, p in found]}
+
+
+@deploy_task(help={
+    "backup": "the backup id to restore (see db.backups)",
+    "confirm": "required: yes, replace the live database with this backup",
+    "lock_wait": LOCK_WAIT,
+})
+def restore(run: Run, backup: str = None, confirm: bool = False, lock_wait: float = 0):
+    """Replace the database with a verified backup (guarded; a backup of the current state comes first)."""
+    if not backup:
+        raise ConfigError("--backup ID is required (see: invoke db.backups)")
+    record = _find_backup(run, backup)
+    if not confirm:
+        if non_interactive():
+            raise ConfigError("db.restore replaces the live database: pass --confirm (never implied in CI)")
+        label = db_backup.label(run.env.database)
+        answer = input(f"Type the database name ({label}) to replace it with backup {backup}: ")
+        if answer.strip() != label:
+            raise ConfigError("not confirmed; nothing changed")
+    with executing(run, "restore", float(lock_wait)) as ex:
+        before = take_backup(run, ex)      # the current state first: a restore can be undone too
+        with ex.step("restore", details={"backup": record.id, "restore_point": before.id}):
+            db_backup.restore(run.env.database, Path(run.env.root), record)
+    run.out.line(f"restored backup {record.id}; the state before is backup {before.id}")
+    return {"restored": record.as_dict(), "restore_point": before.as_dict()}
+
+
+def _find_backup(run: Run, backup_id: str) -> BackupRecord:
+    env = run.env
+    files = dict(db_backup.list_backups(env.database, Path(env.root)))
+    if backup_id not in files:
+        known = ", ".join(sorted(files)[-5:]) or "none"
+        raise ConfigError(f"unknown backup id {backup_id!r} (newest: {known})")
+    path = files[backup_id]
+    sha = None
+    with open_db(run) as db:   # the checksum journaled when it was taken, if we have it
+        for event in journal.query(db, action="backup", environment=env.name, limit=500):
+            if event.details.get("id") == backup_id:
+                sha = event.details.get("sha256")
+                break
+    return BackupRecord(backup_id, env.database.dialect, str(path), path.stat().st_size, sha, True)

@@ -1,0 +1,27 @@
+"""The database rollback (part of the rollback namespace)."""
+
+from __future__ import annotations
+
+from deploy.cli import Run, deploy_task
+from deploy.database_phases import rollback_database
+from deploy.tasks.common import DRY_RUN, LOCK_WAIT
+
+
+@deploy_task(namespace="rollback", help={
+    "steps": "how many applied migrations to roll back, newest first (default 1)",
+    "force": "roll back even though SellerRatings holds ratings (they are lost; a backup is taken)",
+    "reason": "why (required with --force; journaled)",
+    "dry_run": DRY_RUN,
+    "lock_wait": LOCK_WAIT,
+})
+def database(run: Run, steps: int = 1, force: bool = False, reason: str = None, dry_run: bool = False,
+             lock_wait: float = 0):
+    """Roll back phase 1: verified backup, then the down files newest first in one transaction."""
+    result = rollback_database(run, int(steps), force, reason, dry_run, float(lock_wait))
+    if dry_run:
+        run.out.line(result.dry_run_sql or "")
+        return {"dry_run": True, "sql": result.dry_run_sql, "ratings": result.ratings}
+    for m in result.rolled_back:
+        run.out.line(f"rolled back {m['version']}_{m['name']}")
+    run.out.line(f"restore point: backup {result.backup['id']} ({result.backup['path']})")
+    return {"rolled_back": result.rolled_back, "backup": result.backup, "ratings_lost": result.ratings}

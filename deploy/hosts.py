@@ -103,9 +103,11 @@ class LocalHost(Host):
 
     def put(self, local, remote, mode=None):
         Path(remote).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(local, remote)
+        fd = os.open(remote, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if mode is not None else 0o644)
         if mode is not None:
-            os.chmod(remote, mode)
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as out, open(local, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
 
     def get(self, remote, local):
         shutil.copyfile(remote, local)
@@ -197,9 +199,11 @@ class SSHHost(Host):
     def put(self, local, remote, mode=None):
         conn = self._connection()
         try:
-            conn.put(str(local), remote)
-            if mode is not None:
-                conn.sftp().chmod(remote, mode)
+            with conn.sftp().open(remote, "wb") as out, open(local, "rb") as src:
+                if mode is not None:
+                    out.chmod(mode)   # before the first byte: a secret is never world-readable
+                out.set_pipelined(True)
+                shutil.copyfileobj(src, out, 1 << 20)
         except (OSError, EOFError, paramiko.SSHException) as exc:
             raise StepFailed(f"{self.name}: upload to {remote} failed: {mask(str(exc))}") from None
 

@@ -1,11 +1,14 @@
 """The database layer: one DB-API path for SQL Server, PostgreSQL and SQLite.
 
-connect      Database: connection, timeouts, transactions (pyodbc | sqlite3)
-migrations   pure: discovery, naming rules, checksums, the SQL a migration run executes
-migrate      status / plan / render / apply / rollback against a Database
-tsql         pure: split T-SQL on GO lines;  sqltext: pure statement splitting
-backup       verified backups and restore;  backup_commands: the pure builders for them
-schema       verify the live schema against checks/schema.yaml
-journal      deploy_events;  lock: the deploy lock held by the task's own session
-aggregates   seller-rating backfill and the set-based discrepancy check
+connect           Database: connection, timeouts, transactions as SQL text (pyodbc | sqlite3)
+odbc              pure: read/rewrite ODBC connection strings (the SSH-tunnel hook rewrites Server)
+sqltext, tsql     pure: split scripts on ';' and T-SQL on GO lines;  scripts: pieces <-> script text
+migrations        pure: discovery, naming rules, checksums, states, drift
+history           pure: schema_migrations and the exact SQL one migration run executes
+migrate           status / plan / render / apply / rollback against a Database
+backup            verified backups, pruning, restore;  backup_commands: their pure builders
+runner            the Runner protocol (run/get) and LocalRunner
+schema            verify the live schema against checks/schema.yaml (schema_spec, schema_introspect)
+journal           deploy_events;  lock: the deploy lock held by the task's own session
+aggregates        seller-rating backfill, the set-based discrepancy check, top sellers
 """

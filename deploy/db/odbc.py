@@ -60,7 +60,7 @@ def driver_kind(text: str) -> str:
 
 def with_server(text: str, dialect: str, host: str, port: int) -> str:
     """The same connection string pointed at host:port (the SSH-tunnel hook uses this)."""
-    kept = [f"{k}={_brace(v)}" for k, v in parse(text).items()
+    kept = [f"{k}={{{v}}}" if k == "DRIVER" else f"{k}={_brace(v)}" for k, v in parse(text).items()
             if k not in ("SERVER", "SERVERNAME", "HOST", "PORT", "ADDRESS", "ADDR")]
     if dialect == "postgres":
         kept += [f"Server={host}", f"Port={port}"]
@@ -75,3 +75,16 @@ def _brace(value: str) -> str:
     if any(c in value for c in ";{}") or value != value.strip():
         return "{" + value.replace("}", "}}") + "}"
     return value
+
+
+def server_address(text: str, dialect: str) -> tuple[str, int]:
+    """(host, port) the string points at: psqlODBC Server+Port, SQL Server 'tcp:host,port'."""
+    p = parse(text)
+    server = first(p, "SERVER", "SERVERNAME", "HOST", "ADDRESS", default="localhost")
+    if dialect == "postgres":
+        return server, int(first(p, "PORT", default="5432"))
+    server = server.removeprefix("tcp:")
+    if "," in server:
+        host, port = server.rsplit(",", 1)
+        return host, int(port)
+    return server.split("\\")[0], int(first(p, "PORT", default="1433"))

@@ -1,0 +1,28 @@
+-- Every user whose stored aggregates disagree with dbo.SellerRatings, in one set-based query
+-- (the runbook looped over sellers with two COUNTs each). Also catches users whose stored
+-- TotalRatings is 0 although ratings exist. An empty result means zero discrepancies.
+-- Averages: stored must be within half a hundredth of the exact average.
+
+SELECT u.Id AS seller_id,
+       u.FullName AS seller_name,
+       u.TotalRatings AS stored_total,
+       COALESCE(s.total, 0) AS actual_total,
+       u.PositiveRatings AS stored_positive,
+       COALESCE(s.positive, 0) AS actual_positive,
+       u.SellerRating AS stored_average,
+       CAST(ROUND(s.average, 2) AS DECIMAL(3, 2)) AS actual_average
+FROM dbo.Users AS u
+LEFT JOIN (
+    SELECT SellerId,
+           COUNT(*) AS total,
+           SUM(CASE WHEN Rating >= 4 THEN 1 ELSE 0 END) AS positive,
+           AVG(CAST(Rating AS DECIMAL(9, 4))) AS average
+    FROM dbo.SellerRatings
+    GROUP BY SellerId
+) AS s ON s.SellerId = u.Id
+WHERE u.TotalRatings <> COALESCE(s.total, 0)
+   OR u.PositiveRatings <> COALESCE(s.positive, 0)
+   OR (u.SellerRating IS NULL AND s.average IS NOT NULL)
+   OR (u.SellerRating IS NOT NULL AND s.average IS NULL)
+   OR ABS(u.SellerRating - s.average) > 0.0051
+ORDER BY u.Id;

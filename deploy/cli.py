@@ -22,7 +22,7 @@ from invoke import task
 from invoke.exceptions import Exit
 
 from deploy import config as config_mod
-from deploy.config import Environment
+from deploy.config import DatabaseConfig, Environment
 from deploy.errors import EXIT_FAILED, EXIT_OK, DeployError
 from deploy.output import Output
 from deploy.preflight_spec import enforce_env_rules, load_spec
@@ -57,10 +57,26 @@ class Run:
     out: Output
     actor: str
     started: float = field(default_factory=time.monotonic)
+    _tunnel: Any = None
 
     @property
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+    @property
+    def database(self) -> DatabaseConfig:
+        """The database config to use: through the SSH tunnel when `tunnel_via` is set."""
+        if not self.env.database.tunnel_via:
+            return self.env.database
+        if self._tunnel is None:
+            from deploy.tunnel import DatabaseTunnel
+            self._tunnel = DatabaseTunnel(self.env)
+        return self._tunnel.database()
+
+    def close(self) -> None:
+        if self._tunnel is not None:
+            self._tunnel.close()
+            self._tunnel = None
 
 
 def deploy_task(help: dict[str, str] | None = None, namespace: str | None = None,
@@ -90,7 +106,10 @@ def deploy_task(help: dict[str, str] | None = None, namespace: str | None = None
                 run = Run(task=task_name, env=env, out=out, actor=actor())
                 kwargs.pop("env", None)
                 kwargs.pop("json", None)
-                data = body(run, *args, **kwargs)
+                try:
+                    data = body(run, *args, **kwargs)
+                finally:
+                    run.close()
                 if isinstance(data, dict):
                     code = data.pop("_exit_code", EXIT_OK)
                     summary.update(data)

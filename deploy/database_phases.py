@@ -33,7 +33,7 @@ def schema_spec(run: Run) -> Path:
 
 
 def open_db(run: Run) -> Database:
-    return connect(run.env.database, Path(run.env.root))
+    return connect(run.database, Path(run.env.root))
 
 
 # -- verified backup (the first step of every database change) -----------------------------------
@@ -45,10 +45,10 @@ def take_backup(run: Run, ex: Executor) -> BackupRecord:
         if env.database.dialect == "postgres" and where != "local":
             with Fleet(env) as fleet:
                 host = fleet.select(names=[where])[0]
-                record = db_backup.backup(env.database, Path(env.root), runner=host,
+                record = db_backup.backup(run.database, Path(env.root), runner=host,
                                           remote_dir="/tmp")
         else:
-            record = db_backup.backup(env.database, Path(env.root))
+            record = db_backup.backup(run.database, Path(env.root))
         notes.update(record.as_dict())
     size = f"{record.size / 1e6:.1f} MB" if record.size is not None else "on the server"
     run.out.line(f"backup {record.id}: {record.path} ({size}, verified)")

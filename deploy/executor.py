@@ -97,9 +97,9 @@ def executing(run: Run, phase: str, lock_wait: float = 0) -> Iterator[Executor]:
     """Take the deploy lock, open the journal, and undo on failure (see module doc)."""
     env = run.env
     root = Path(env.root)
-    with deploy_lock.acquire(env.database, root, run.actor, run.task, wait_seconds=lock_wait,
+    with deploy_lock.acquire(run.database, root, run.actor, run.task, wait_seconds=lock_wait,
                              environment=env.name):
-        db = connect(env.database, root)
+        db = connect(run.database, root)
         ex = Executor(run=run, phase=phase, db=db)
         started = time.monotonic()
         try:

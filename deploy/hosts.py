@@ -127,6 +127,10 @@ class SSHHost(Host):
         self.connections_opened = 0
 
     # -- connection ----------------------------------------------------------------------------
+    def connection(self) -> Connection:
+        """The open Fabric connection (opened now if needed), e.g. for port forwarding."""
+        return self._connection()
+
     def _connection(self) -> Connection:
         with self._lock:
             if self._conn is not None and self._conn.is_connected:

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 from urllib.parse import urlparse
 
 from deploy import process
-from deploy.config import Environment
+from deploy.config import DatabaseConfig, Environment
 from deploy.facts import HostFacts, facts_command, parse_facts
 from deploy.hosts import Fleet, Host
 from deploy.preflight_spec import SECTIONS, PreflightSpec, env_problems
@@ -37,11 +37,13 @@ class Item:
 
 
 def run_preflight(env: Environment, spec: PreflightSpec, only: set[str], skip: set[str],
-                  progress: Callable[[str], None] = lambda _: None) -> list[Item]:
+                  progress: Callable[[str], None] = lambda _: None,
+                  database: Callable[[], DatabaseConfig] | None = None) -> list[Item]:
+    """Every section not left out; `database` gives the (possibly tunnelled) database config."""
     sections: dict[str, Callable[[], Iterator[Item]]] = {
         "env": lambda: check_env(env, spec),
         "commands": lambda: check_commands(env, spec, progress),
-        "database": lambda: check_database(env),
+        "database": lambda: check_database(env, database or (lambda: env.database)),
         "migrations": lambda: check_migrations(env),
         "hosts": lambda: check_hosts(env, spec),
         "tls": lambda: check_tls(env, spec),
@@ -107,12 +109,12 @@ def _run_app_command(app: str, kind: str, line: str, source: Path, timeout: floa
 
 
 # -- 2. database --------------------------------------------------------------------------------
-def check_database(env: Environment) -> Iterator[Item]:
+def check_database(env: Environment, database: Callable[[], DatabaseConfig]) -> Iterator[Item]:
     from deploy.db.connect import connect  # imported late: pyodbc loads only when needed
 
     started = time.monotonic()
     try:
-        db = connect(env.database, Path(env.root))
+        db = connect(database(), Path(env.root))
     except Exception as exc:
         yield Item("database", "database reachable", "fail", mask(str(exc)))
         return

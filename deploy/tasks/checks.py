@@ -27,7 +27,8 @@ def preflight(run: Run, only: str = None, skip: str = None):
     """Run the pre-deployment checklist: env vars, app commands, database, migrations, hosts, TLS, LB."""
     only_set, skip_set = _sections(only, "only"), _sections(skip, "skip")
     spec = load_spec(Path(run.env.root))
-    items = run_preflight(run.env, spec, only_set, skip_set, progress=run.out.info)
+    items = run_preflight(run.env, spec, only_set, skip_set, progress=run.out.info,
+                          database=lambda: run.database)
     counts = summary(items)
     section = None
     for item in items:

@@ -91,7 +91,7 @@ def restore(run: Run, backup: str = None, confirm: bool = False, lock_wait: floa
     with executing(run, "restore", float(lock_wait)) as ex:
         before = take_backup(run, ex)      # the current state first: a restore can be undone too
         with ex.step("restore", details={"backup": record.id, "restore_point": before.id}):
-            db_backup.restore(run.env.database, Path(run.env.root), record)
+            db_backup.restore(run.database, Path(run.env.root), record)
     run.out.line(f"restored backup {record.id}; the state before is backup {before.id}")
     return {"restored": record.as_dict(), "restore_point": before.as_dict()}
 

@@ -1,0 +1,79 @@
+"""The database reached from inside the fleet: an SSH tunnel over a host, and pg_dump run on a
+host, against real sshd test hosts and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from deploy import config
+from deploy.db.connect import connect
+from deploy.tunnel import DatabaseTunnel
+from tests.support.envs import REPO, fleet_environment, make_root
+
+STANDIN = REPO / "examples" / "marketplace"
+
+
+def setup(tmp_path, fleet, postgres, **database):
+    odbc = postgres.fresh_database("over_ssh")
+    seed = subprocess.run([sys.executable, "-m", "marketplace.sample", "--database-url", odbc, "--users", "20",
+                           "--orders", "40", "--create-schema"], cwd=STANDIN, capture_output=True, text=True)
+    assert seed.returncode == 0, seed.stderr
+    env = fleet_environment(fleet, extra={"database": {
+        "dialect": "postgres", "odbc": "${PG_ODBC}", "backups": {"dir": str(tmp_path / "backups")}, **database}})
+    root = make_root(tmp_path / "project", "t", env)
+    return root, {"PG_ODBC": odbc}
+
+
+def invoke(root, extra_env, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
+    env.update({"DEPLOY_ROOT": str(root), "CI": "true", **extra_env})
+    proc = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert "s3cret-pg-pass" not in proc.stdout + proc.stderr
+    return proc
+
+
+def test_tunnel_points_the_connection_at_a_local_forward(tmp_path, fleet3, postgres, monkeypatch):
+    root, extra = setup(tmp_path, fleet3, postgres, tunnel_via=fleet3.hosts[0].name)
+    monkeypatch.setenv("PG_ODBC", extra["PG_ODBC"])
+    env = config.load("t", root=root)
+    tunnel = DatabaseTunnel(env)
+    try:
+        db_config = tunnel.database()
+        text = db_config.odbc.reveal()
+        assert f"Port={tunnel.local_port}" in text and tunnel.local_port != postgres.port
+        with connect(db_config, root) as db:
+            assert db.scalar('SELECT COUNT(*) FROM "Users"') == 20
+    finally:
+        tunnel.close()
+
+
+def test_phase1_through_the_tunnel_and_refused_when_the_host_is_down(tmp_path, fleet3, postgres):
+    root, extra = setup(tmp_path, fleet3, postgres, tunnel_via=fleet3.hosts[0].name)
+    proc = invoke(root, extra, "deploy.phase1", "--env", "t", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["applied"][0]["name"] == "add_seller_ratings"
+
+    fleet3.hosts[0].crash()
+    proc = invoke(root, extra, "db.status", "--env", "t")
+    assert proc.returncode == 1
+    assert "cannot reach" in proc.stderr and fleet3.hosts[0].name in proc.stderr
+
+
+def test_pg_dump_runs_on_a_configured_host_and_comes_back_verified(tmp_path, fleet3, postgres):
+    host = fleet3.hosts[1]
+    root, extra = setup(tmp_path, fleet3, postgres, backups={"dir": str(tmp_path / "backups"), "run_on": host.name})
+    before = host.log.read_text(errors="replace").count("Accepted publickey")
+    proc = invoke(root, extra, "db.backup", "--env", "t", "--json")
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)["backup"]
+    assert record["made_on"] == host.name and record["verified"] is True
+    path = Path(record["path"])
+    assert path.is_file() and path.stat().st_size == record["size"]
+    assert path.stat().st_mode & 0o077 == 0
+    assert host.log.read_text(errors="replace").count("Accepted publickey") == before + 1
+    assert host.run("ls /tmp").stdout.strip() == ""     # the dump and passfile were removed there

@@ -2,7 +2,7 @@
 
 from invoke import Collection
 
-from deploy.tasks import checks, db, deploy_database, rollback_database
+from deploy.tasks import checks, db, deploy_database, monitor, rollback_database
 from deploy.tasks.demo import demo
 from deploy.tasks.status import status
 
@@ -22,6 +22,7 @@ namespace = Collection(
     db,
     merged("deploy", "The phases of the rollout, and its history.", deploy_database),
     merged("rollback", "Roll a phase back.", rollback_database),
+    monitor,
     status,
     demo,
 )

@@ -7,28 +7,119 @@ import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Callable
 
+import requests
 from invoke import task
 from invoke.exceptions import Exit
 
-# Every phase implemented so far, in the order the runbook runs them. Each step is the very
+from deploy import config
+from deploy.db.connect import connect, has_table
+from deploy.traffic import buyer_seller_pairs, rate_sellers
+from deploy.secrets import reveal
+
+DEMO_USERS, DEMO_ORDERS, DEMO_RATINGS = 300, 900, 60
+
+
+def _invoke(*args: str) -> Callable[[str], int]:
+    def step(env: str) -> int:
+        line = ["invoke", *args, "--env", env]
+        print(f"$ {shlex.join(line)}", flush=True)
+        return subprocess.call([sys.executable, "-m", "invoke", *args, "--env", env],
+                               env={**os.environ, "DEPLOY_ENV": env})
+    return step
+
+
+def seed_database(env_name: str) -> int:
+    """The marketplace as it is before the rollout: users and orders, no rating schema."""
+    env = config.load(env_name)
+    if env.database.dialect != "sqlite":
+        print("not sqlite: using the environment's existing database as it is")
+        return 0
+    path = env.path(env.database.path)
+    if path.exists():
+        print(f"{path} exists: keeping it (delete .work/ to start over)")
+        return 0
+    source = env.path(env.apps["api"].source)
+    line = [sys.executable, "-m", "marketplace.sample", "--database-url", f"sqlite:///{path}",
+            "--users", str(DEMO_USERS), "--orders", str(DEMO_ORDERS), "--create-schema"]
+    print(f"$ (cd {source.relative_to(env.root)} && python3 -m marketplace.sample --database-url "
+          f"sqlite:///{path} --users {DEMO_USERS} --orders {DEMO_ORDERS} --create-schema)", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.call(line, cwd=source)
+
+
+def app_traffic(env_name: str) -> int:
+    """Buyers rate their sellers through the stand-in API (real HTTP, real JWTs)."""
+    env = config.load(env_name)
+    app = env.apps["api"]
+    work = env.path(env.work_dir) / "demo"
+    work.mkdir(parents=True, exist_ok=True)
+    env_file = work / "api.env"
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        for key, value in env.app_env("api").items():
+            f.write(f"{key}={reveal(value)}\n")
+    base = f"http://{app.env.get('HOST', '127.0.0.1')}:{app.port}"
+    argv = [sys.executable, *shlex.split(app.start.format(env_file=env_file))[1:]]
+    print(f"$ {app.start.format(env_file=env_file)}   # the API from {app.source}, until phase 2 "
+          "deploys it as a release", flush=True)
+    log = open(work / "api.log", "w")
+    proc = subprocess.Popen(argv, cwd=env.path(app.source), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                print(f"the API did not come up; see {work / 'api.log'}", file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+        with connect(env.database, Path(env.root)) as db:
+            if not has_table(db, "SellerRatings"):
+                print("no SellerRatings table: phase 1 has not run", file=sys.stderr)
+                return 1
+            pairs = buyer_seller_pairs(db, DEMO_RATINGS)
+        report = rate_sellers(base, env.env["JWT_SECRET"], pairs, deadline=60)
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(report.statuses.items()))
+        print(f"{report.requests} requests in {report.seconds:.1f}s ({statuses}); "
+              f"{report.ratings_created} ratings created")
+        return 0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+# Every phase implemented so far, in the order the runbook runs them. Invoke steps are the very
 # command a person or a CI job would type, so the demo also proves the exit codes.
-STEPS: list[tuple[str, list[str]]] = [
-    ("Phase 0: pre-deployment checklist", ["checks.preflight"]),
-    ("Where things stand", ["status"]),
+STEPS: list[tuple[str, Callable[[str], int]]] = [
+    ("The marketplace before the rollout (stand-in database: users and orders)", seed_database),
+    ("Phase 0: pre-deployment checklist", _invoke("checks.preflight")),
+    ("Phase 1: database migration (verified backup, migrate, verify, client hook)", _invoke("deploy.phase1")),
+    ("The rating API in use: buyers rate sellers", app_traffic),
+    ("Phase 4: backfill the aggregates and prove zero discrepancies", _invoke("deploy.phase4")),
+    ("Monitoring: stored aggregates against actual ratings", _invoke("monitor.verify")),
+    ("The journal", _invoke("deploy.history", "--limit", "12")),
+    ("Where things stand", _invoke("status")),
 ]
 
 
 @task(help={"env": "environment to run on (default: local; the demo is meant for local)"})
 def demo(c, env="local"):
     """Run every phase implemented so far, end to end, on the local environment."""
-    invoke = [sys.executable, "-m", "invoke"]
     started = time.monotonic()
-    for title, args in STEPS:
-        line = ["invoke", *args, "--env", env]
-        print(f"\n=== {title}\n$ {shlex.join(line)}", flush=True)
-        code = subprocess.call([*invoke, *args, "--env", env], env={**os.environ, "DEPLOY_ENV": env})
+    for number, (title, step) in enumerate(STEPS, 1):
+        print(f"\n=== {number}. {title}", flush=True)
+        code = step(env)
         if code != 0:
-            print(f"\ndemo stopped: `{shlex.join(line)}` exited {code}", file=sys.stderr)
+            print(f"\ndemo stopped at step {number} ({title}): exit {code}", file=sys.stderr)
             raise Exit(code=code)
     print(f"\ndemo complete in {time.monotonic() - started:.1f}s", flush=True)

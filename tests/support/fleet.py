@@ -41,18 +41,29 @@ FIRST_ADDRESS = ipaddress.IPv4Address("127.0.0.10") + 256 * (os.getpid() % 200)
 START_DEADLINE = 10.0
 KILL_DEADLINE = 10.0
 
-# Runs as `unshare --mount sh -c INIT fleet-init SRC PYTHON SSHD`. Files are copied into the
-# private /run before /tmp is covered, because the session's key dir lives under /tmp.
+# Runs as `unshare --mount sh -c INIT fleet-init SRC PYTHON SSHD [KEEP...]`. Files are copied into
+# the private /run before /tmp is covered, because the session's key dir lives under /tmp. Each
+# KEEP path (the checkout and its venv, when a clone lives under /tmp as CI's may) is bound aside
+# first and bound back over the fresh /tmp, so the project stays usable inside every host.
 INIT = r"""
 set -eu
 src=$1 python=$2 sshd=$3
+shift 3
 mount --make-rprivate /
 mkdir -p /srv /run /tmp
 mount -t tmpfs -o mode=0755 fleet-run /run
-mkdir -m 0755 /run/sshd /run/fleet
+mkdir -m 0755 /run/sshd /run/fleet /run/fleet/keep
 cp "$src/sshd_config" "$src/ssh_host_ed25519_key" "$src/authorized_keys" /run/fleet/
+n=0
+for keep in "$@"; do
+  n=$((n + 1)); mkdir -p "/run/fleet/keep/$n"; mount --bind "$keep" "/run/fleet/keep/$n"
+done
 mount -t tmpfs -o mode=0755 fleet-srv /srv
 mount -t tmpfs -o mode=1777 fleet-tmp /tmp
+n=0
+for keep in "$@"; do
+  n=$((n + 1)); mkdir -p "$keep"; mount --bind "/run/fleet/keep/$n" "$keep"
+done
 exec "$python" -c 'import os; exec(os.environ.pop("FLEET_ANCHOR"))' "$sshd" -D -e -f /run/fleet/sshd_config
 """
 
@@ -356,6 +367,14 @@ def _wait_for_sshd(host: TestHost, old_pid: int = 0) -> int:
                        f"log {host.log}:\n{host.log.read_text()[-2000:]}")
 
 
+def _kept_under_tmp() -> list[str]:
+    """The checkout and the interpreter's prefixes, where they live under /tmp (outermost only)."""
+    repo = Path(__file__).resolve().parents[2]
+    candidates = {repo, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    under = sorted(str(p) for p in candidates if p.is_relative_to("/tmp") and p != Path("/tmp"))
+    return [p for p in under if not any(p != q and Path(p).is_relative_to(q) for q in under)]
+
+
 class _Factory:
     """Starts hosts on fresh loopback addresses; remembers them for session teardown."""
 
@@ -396,7 +415,8 @@ class _Factory:
         log = fleet_dir / f"{name}.log"
         with log.open("ab") as log_file:
             proc = subprocess.Popen(
-                ["unshare", "--mount", "sh", "-c", INIT, "fleet-init", str(host_dir), sys.executable, self.sshd],
+                ["unshare", "--mount", "sh", "-c", INIT, "fleet-init", str(host_dir), sys.executable, self.sshd,
+                 *_kept_under_tmp()],
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
                 env={**os.environ, "FLEET_ANCHOR": ANCHOR},
             )

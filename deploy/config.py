@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from deploy.errors import ConfigError
-from deploy.secrets import Secret
+from deploy.secrets import MIN_SECRET_LENGTH, Secret, register
 
 DEFAULT_ENV = "local"
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -241,6 +241,24 @@ class Environment(Model):
             seen.add(host.name)
         return self
 
+    @model_validator(mode="after")
+    def _references(self) -> "Environment":
+        """Names that point elsewhere in the file must point at something."""
+        names = {h.name for h in self.hosts}
+        roles = {r for h in self.hosts for r in h.roles}
+        run_on = self.database.backups.run_on
+        if run_on != "local" and run_on not in names:
+            raise ValueError(f"database.backups.run_on: {run_on!r} is neither 'local' nor a host name")
+        if self.database.tunnel_via and self.database.tunnel_via not in names:
+            raise ValueError(f"database.tunnel_via: {self.database.tunnel_via!r} is not a host name")
+        for i, hook in enumerate(self.hooks.post_migrate):
+            if hook.app not in self.apps:
+                raise ValueError(f"hooks.post_migrate.{i}.app: {hook.app!r} is not an app of this environment")
+            if hook.where != "local" and hook.where not in roles:
+                raise ValueError(f"hooks.post_migrate.{i}.where: no host has the role {hook.where!r} "
+                                 "(use 'local' or a role)")
+        return self
+
     # -- helpers that read the model ---------------------------------------------------------
     def path(self, value: str) -> Path:
         """A configured path, relative to the project root unless absolute; ~ expanded."""
@@ -286,9 +304,27 @@ def load(name: str | None = None, root: Path | None = None) -> Environment:
     return env
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (the last would silently win)."""
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
 def read_yaml(file: Path, shown: str) -> Any:
     try:
-        return yaml.safe_load(file.read_text(encoding="utf-8"))
+        return yaml.load(file.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -339,8 +375,13 @@ def _resolve(node: Any, lookup: dict[str, str], context: dict[str, str], shown: 
         if var in context:
             return context[var]
         if var in lookup and lookup[var] != "":
+            value = lookup[var]
+            if len(value) < MIN_SECRET_LENGTH:
+                raise ConfigError(f"{shown}: {key}: secret ${{{var}}} is shorter than {MIN_SECRET_LENGTH} "
+                                  "characters: too short to be masked in output")
             secret_used = True
-            return lookup[var]
+            register(value)   # the value alone is masked too, wherever it turns up
+            return value
         if default is not None:
             return default
         raise ConfigError(f"{shown}: {key}: secret ${{{var}}} is not set (export it or add it to .env)")

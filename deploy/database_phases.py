@@ -8,20 +8,22 @@ backup always comes first, and each change runs in its own transaction.
 from __future__ import annotations
 
 import shlex
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.cli import Run
 from deploy.commands.shell import chain, cmd, sh
-from deploy.db import aggregates, migrate, schema
+from deploy.db import aggregates, journal, migrate, schema
+from deploy.db import lock as deploy_lock
+from deploy.db.schema_introspect import introspect
+from deploy.db.schema_spec import load as load_schema_spec
 from deploy.db import backup as db_backup
 from deploy.db.backup import BackupRecord
 from deploy.db.connect import Database, connect, has_table
 from deploy.errors import ConfigError, StepFailed
 from deploy.executor import Executor, executing
-from deploy.hosts import Fleet
-from deploy.secrets import mask
+from deploy.config import HostConfig
+from deploy.hosts import Fleet, LocalHost
 
 
 def sql_root(run: Run) -> Path:
@@ -37,22 +39,34 @@ def open_db(run: Run) -> Database:
 
 
 # -- verified backup (the first step of every database change) -----------------------------------
-def take_backup(run: Run, ex: Executor) -> BackupRecord:
+def take_backup(run: Run, ex: Executor, protect: list[str] | None = None) -> BackupRecord:
+    """A verified backup, journaled; on a configured host (`backups.run_on`) or here."""
     env = run.env
     run.out.info("backup: taking a verified backup ...")
     with ex.step("backup") as notes:
         where = env.database.backups.run_on
         if env.database.dialect == "postgres" and where != "local":
-            with Fleet(env) as fleet:
-                host = fleet.select(names=[where])[0]
-                record = db_backup.backup(run.database, Path(env.root), runner=host,
-                                          remote_dir="/tmp")
+            record = _backup_on_host(run, where, protect or [])
         else:
-            record = db_backup.backup(run.database, Path(env.root))
+            record = db_backup.backup(run.database, Path(env.root), protect=protect or [])
         notes.update(record.as_dict())
     size = f"{record.size / 1e6:.1f} MB" if record.size is not None else "on the server"
     run.out.line(f"backup {record.id}: {record.path} ({size}, verified)")
     return record
+
+
+def _backup_on_host(run: Run, host_name: str, protect: list[str]) -> BackupRecord:
+    """pg_dump inside the network: the host reaches the server directly (never through our
+    tunnel), into a private temp dir that is removed whatever happens."""
+    env = run.env
+    with Fleet(env) as fleet:
+        host = fleet.select(names=[host_name])[0]
+        private = host.run(cmd("mktemp", "-d", "/tmp/deploy-backup.XXXXXXXX")).stdout.strip()
+        try:
+            return db_backup.backup(env.database, Path(env.root), runner=host, remote_dir=private,
+                                    protect=protect)
+        finally:
+            host.run(cmd("rm", "-rf", private), check=False)
 
 
 # -- phase 1 ---------------------------------------------------------------------------------------
@@ -68,37 +82,73 @@ class Phase1Result:
 
 def phase1(run: Run, dry_run: bool = False, lock_wait: float = 0, hooks: bool = True,
            phase: str = "phase1") -> Phase1Result:
-    """Backup (verified) -> pending migrations -> schema verification -> post-migrate hooks."""
+    """Backup (verified) -> pending migrations -> schema verification -> post-migrate hooks.
+
+    With nothing pending it changes nothing - unless an earlier phase 1 applied its migrations
+    but did not finish (verification or a hook failed, or db.migrate ran alone): then it
+    completes that run's verification and hooks.
+    """
     result = Phase1Result()
+    spec = schema_spec_loaded(run)                     # a broken spec is exit 2 before any change
     with open_db(run) as db:
-        pending = migrate.plan(db, sql_root(run))          # refuses drift: exit 2, nothing changed
+        pending = migrate.plan(db, sql_root(run))      # refuses drift: exit 2, nothing changed
         if dry_run:
             result.dry_run_sql = migrate.render(db, sql_root(run), run.actor)
             result.nothing_pending = not pending
             return result
-    if not pending:
+        unfinished = hooks and not pending and _migrations_not_completed(db, run.env.name)
+    if not pending and not unfinished:
+        lock_is_free(run, lock_wait)                   # a deploy still running: exit 3, not "done"
         result.nothing_pending = True
         return result
     with executing(run, phase, lock_wait) as ex:
-        result.backup = take_backup(run, ex).as_dict()
         db = ex.db
-        pending = migrate.plan(db, sql_root(run))       # again, now under the lock
-        for m in pending:
-            run.out.info(f"migrate: applying {m.filename} ...")
-        with ex.step("migrate", details={"migrations": [m.filename for m in pending]}) as notes:
-            done = migrate.apply(db, sql_root(run), run.actor)
-            notes["applied"] = [f"{d.version}_{d.name}" for d in done]
-        result.applied = [{"version": d.version, "name": d.name, "seconds": round(d.seconds, 3)}
-                          for d in done]
-        with ex.step("verify-schema") as notes:
-            result.schema_differences = schema.verify(db, schema_spec(run))
-            notes["differences"] = result.schema_differences
-            if result.schema_differences:
-                raise StepFailed("schema verification failed after the migration: "
-                                 + "; ".join(result.schema_differences))
-        if hooks:
-            result.hooks = run_hooks(run, ex)
+        pending = migrate.plan(db, sql_root(run))      # again, now under the lock
+        if pending:
+            result.backup = take_backup(run, ex).as_dict()
+            for m in pending:
+                run.out.info(f"migrate: applying {m.filename} ...")
+            with ex.step("migrate", details={"migrations": [m.filename for m in pending]}) as notes:
+                done = migrate.apply(db, sql_root(run), run.actor)
+                notes["applied"] = [f"{d.version}_{d.name}" for d in done]
+            result.applied = [{"version": d.version, "name": d.name, "seconds": round(d.seconds, 3)}
+                              for d in done]
+        else:
+            run.out.line("completing an earlier phase 1: its migrations are applied; verifying the schema "
+                         "and running the hooks again")
+        try:
+            with ex.step("verify-schema") as notes:
+                result.schema_differences = schema.compare(spec, introspect(db))
+                notes["differences"] = result.schema_differences
+                if result.schema_differences:
+                    raise StepFailed("schema verification failed after the migration: "
+                                     + "; ".join(result.schema_differences))
+            if hooks:
+                result.hooks = run_hooks(run, ex)
+        except StepFailed as exc:
+            raise StepFailed(f"{exc} - the migrations stay applied; fix the cause and re-run deploy.phase1 "
+                             "to finish, or roll back with rollback.database") from None
     return result
+
+
+def schema_spec_loaded(run: Run):
+    return load_schema_spec(schema_spec(run))
+
+
+def _migrations_not_completed(db: Database, environment: str) -> bool:
+    """Migrations were applied after the last phase 1 that finished (or none ever did)."""
+    applied = journal.query(db, action="migrate", outcome=journal.OK, environment=environment, limit=1)
+    if not applied:
+        return False
+    finished = journal.last_success(db, "phase1", "finish", environment)
+    return finished is None or finished.at < applied[0].at
+
+
+def lock_is_free(run: Run, lock_wait: float) -> None:
+    """Exit 3 (naming the holder) when another deploy holds the lock; take and free it otherwise."""
+    with deploy_lock.acquire(run.database, Path(run.env.root), run.actor, run.task,
+                             wait_seconds=lock_wait, environment=run.env.name):
+        pass
 
 
 def run_hooks(run: Run, ex: Executor) -> list[dict]:
@@ -108,17 +158,13 @@ def run_hooks(run: Run, ex: Executor) -> list[dict]:
         run.out.info(f"hook: {hook.run} ({hook.where})")
         with ex.step("hook", details={"run": hook.run, "where": hook.where}) as notes:
             if hook.where == "local":
-                source = run.env.path(run.env.apps[hook.app].source)
-                proc = subprocess.run(shlex.split(hook.run), cwd=source, capture_output=True, text=True,
-                                      timeout=hook.timeout, stdin=subprocess.DEVNULL)
-                if proc.returncode != 0:
-                    tail = (proc.stderr or proc.stdout).strip().splitlines()
-                    raise StepFailed(f"hook `{hook.run}` exited {proc.returncode}: "
-                                     f"{mask(tail[-1]) if tail else 'no output'}")
-                notes["output"] = mask(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else ""
+                folder = str(run.env.path(run.env.apps[hook.app].source))
+                host = LocalHost(HostConfig(name="local", transport="local"), hook.timeout)
+                line = sh(chain([cmd("cd", folder), _raw(hook.run)]))
+                output = host.run(line, timeout=hook.timeout).stdout.strip()
+                notes["output"] = output.splitlines()[-1] if output else ""
             else:
-                current = f"{run.env.deploy_to}/{hook.app}/current"
-                line = sh(chain([cmd("cd", current), _raw(hook.run)]))
+                line = sh(chain([cmd("cd", f"{run.env.deploy_to}/{hook.app}/current"), _raw(hook.run)]))
                 with Fleet(run.env, run.env.hosts_with(hook.where)) as fleet:
                     outcome = fleet.run(lambda h: h.run(line, timeout=hook.timeout).stdout.strip())
                 if not outcome.ok:
@@ -150,9 +196,13 @@ def phase4(run: Run, dry_run: bool = False, lock_wait: float = 0) -> Phase4Resul
     with open_db(run) as db:
         if not has_table(db, "SellerRatings"):
             raise ConfigError("phase 4 needs the SellerRatings table: run deploy.phase1 first")
+    for name in ("backfill-rating-aggregates.sql", "verify-aggregates.sql", "top-sellers.sql"):
+        text = aggregates.sql_file(dialect, name, sql_root(run))   # all there before anything runs
+        if name.startswith("backfill"):
+            result.dry_run_sql = text
     if dry_run:
-        result.dry_run_sql = aggregates.sql_file(dialect, "backfill-rating-aggregates.sql", sql_root(run))
         return result
+    result.dry_run_sql = None
     with executing(run, "phase4", lock_wait) as ex:
         result.backup = take_backup(run, ex).as_dict()
         db = ex.db
@@ -199,6 +249,11 @@ def rollback_database(run: Run, steps: int, force: bool, reason: str | None, dry
         raise StepFailed(f"refusing: SellerRatings holds {result.ratings} rating(s) that the rollback would "
                          "destroy; use --force --reason TEXT (a verified backup is taken first)")
     with executing(run, "rollback-database", lock_wait) as ex:
+        # count again under the lock: ratings written since the first look count too
+        result.ratings = aggregates.count_ratings(ex.db) if has_table(ex.db, "SellerRatings") else 0
+        if result.ratings and not force:
+            raise StepFailed(f"refusing: SellerRatings holds {result.ratings} rating(s) that the rollback "
+                             "would destroy; use --force --reason TEXT (a verified backup is taken first)")
         result.backup = take_backup(run, ex).as_dict()
         with ex.step("rollback", details={"reason": reason, "forced": force,
                                           "ratings": result.ratings}) as notes:

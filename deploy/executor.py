@@ -55,6 +55,14 @@ class Executor:
                        outcome=outcome, actor=self.run.actor, host=host, release=release,
                        duration_ms=duration_ms, details=details)
 
+    def event_quietly(self, action: str, outcome: str, **kwargs: Any) -> None:
+        """On the failure path a journal write must not replace the error being handled (the
+        database may be what failed): a failed write becomes a warning."""
+        try:
+            self.event(action, outcome, **kwargs)
+        except Exception as exc:
+            self.run.out.warn(f"could not journal {self.phase}/{action} ({outcome}): {mask(str(exc))}")
+
     @contextmanager
     def step(self, action: str, *, host: str | None = None, release: str | None = None,
              details: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -65,8 +73,8 @@ class Executor:
             yield notes
         except BaseException as exc:
             notes["error"] = mask(str(exc)) or type(exc).__name__
-            self.event(action, FAILED, host=host, release=release,
-                       duration_ms=_ms(started), details=notes)
+            self.event_quietly(action, FAILED, host=host, release=release,
+                               duration_ms=_ms(started), details=notes)
             raise
         self.event(action, OK, host=host, release=release, duration_ms=_ms(started), details=notes)
 
@@ -83,12 +91,12 @@ class Executor:
             except Exception as exc:  # keep undoing the rest; report what could not be undone
                 error = mask(str(exc)) or type(exc).__name__
                 self.undo_report.append({"undo": undo.description, "ok": False, "error": error})
-                self.event("undo", FAILED, duration_ms=_ms(started),
-                           details={"undo": undo.description, "error": error})
+                self.event_quietly("undo", FAILED, duration_ms=_ms(started),
+                                   details={"undo": undo.description, "error": error})
                 self.run.out.error(f"undo failed: {undo.description}: {error}")
             else:
                 self.undo_report.append({"undo": undo.description, "ok": True})
-                self.event("undo", OK, duration_ms=_ms(started), details={"undo": undo.description})
+                self.event_quietly("undo", OK, duration_ms=_ms(started), details={"undo": undo.description})
                 self.run.out.info(f"undone: {undo.description}")
 
 
@@ -111,8 +119,8 @@ def executing(run: Run, phase: str, lock_wait: float = 0) -> Iterator[Executor]:
                 ex._undo_all()
                 error = mask(str(exc)) or ("interrupted" if isinstance(exc, KeyboardInterrupt)
                                            else type(exc).__name__)
-                ex.event("finish", UNDONE if undoing else FAILED, duration_ms=_ms(started),
-                         details={"task": run.task, "error": error, "undo": ex.undo_report})
+                ex.event_quietly("finish", UNDONE if undoing else FAILED, duration_ms=_ms(started),
+                                 details={"task": run.task, "error": error, "undo": ex.undo_report})
                 raise
             ex.event("finish", OK, duration_ms=_ms(started), details={"task": run.task})
         finally:

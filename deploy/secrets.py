@@ -14,8 +14,8 @@ import threading
 MASK = "***"
 _known: set[str] = set()
 _lock = threading.Lock()
-# Values this short would mask ordinary words; they are rejected at config load instead.
-_MIN_MASKABLE = 4
+# Values this short would mask ordinary words; config load rejects shorter secrets.
+MIN_SECRET_LENGTH = 4
 
 
 class Secret:
@@ -51,7 +51,7 @@ class Secret:
 
 def register(value: str) -> None:
     """Remember a secret value so that `mask()` hides it in any text."""
-    if value and len(value) >= _MIN_MASKABLE:
+    if value and len(value) >= MIN_SECRET_LENGTH:
         with _lock:
             _known.add(value)
 

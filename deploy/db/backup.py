@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from deploy.config import DatabaseConfig
 from deploy.db import backup_commands as bc
@@ -57,8 +57,10 @@ def label(db: DatabaseConfig) -> str:
 
 
 def backup(db: DatabaseConfig, root: Path, *, runner: Runner | None = None, remote_dir: str | None = None,
-           pg_bin_dir: str | None = None, now: datetime | None = None) -> BackupRecord:
-    """Take a backup, verify it by reading it back, then prune to the newest `backups.keep`."""
+           pg_bin_dir: str | None = None, now: datetime | None = None,
+           protect: Iterable[str] = ()) -> BackupRecord:
+    """Take a backup, verify it by reading it back, then prune to the newest `backups.keep`
+    (never the ids in `protect`, e.g. the backup a restore is about to read)."""
     bid = bc.backup_id(now)
     if db.dialect == "sqlite":
         record = _backup_sqlite(db, root, bid)
@@ -66,7 +68,7 @@ def backup(db: DatabaseConfig, root: Path, *, runner: Runner | None = None, remo
         record = _backup_postgres(db, root, bid, runner or LocalRunner(), remote_dir, pg_bin_dir)
     else:
         record = _backup_mssql(db, root, bid)
-    prune(db, root)
+    prune(db, root, protect=protect)
     return record
 
 
@@ -193,10 +195,12 @@ def list_backups(db: DatabaseConfig, root: Path) -> list[tuple[str, Path]]:
     return sorted((i, p) for i, p in found if i)
 
 
-def prune(db: DatabaseConfig, root: Path, keep: int | None = None) -> list[Path]:
+def prune(db: DatabaseConfig, root: Path, keep: int | None = None, protect: Iterable[str] = ()) -> list[Path]:
     """Delete all but the newest `keep` local backups (mssql: files stay on the server)."""
     backups = dict(list_backups(db, root))
-    doomed = bc.to_prune(list(backups), keep if keep is not None else db.backups.keep)
+    kept = set(protect)
+    doomed = [b for b in bc.to_prune(list(backups), keep if keep is not None else db.backups.keep)
+              if b not in kept]
     for bid in doomed:
         backups[bid].unlink(missing_ok=True)
     return [backups[b] for b in doomed]

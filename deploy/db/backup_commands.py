@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from deploy.commands.shell import AND, Command, cmd
+from deploy.commands.shell import PIPE, AND, Command, cmd
 from deploy.db.scripts import literal
 
 EXTENSIONS = {"sqlite": "sqlite3", "postgres": "dump", "mssql": "bak"}
@@ -70,9 +70,20 @@ def pg_verify(path: str, bin_dir: str | None = None) -> Command:
 
 
 def pg_restore(params: dict[str, str], passfile: str, path: str, bin_dir: str | None = None) -> Command:
-    return cmd("env", f"PGPASSFILE={passfile}", "PGCONNECT_TIMEOUT=15", _pg("pg_restore", bin_dir),
-               "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
-               *_conn_args(params), path)
+    """Replace the public schema with the archive's, atomically.
+
+    `pg_restore --clean` drops only what the archive holds, so restoring a backup taken before a
+    migration fails on (or keeps) what the migration added. Instead the archive becomes SQL,
+    and psql runs DROP SCHEMA public CASCADE, CREATE SCHEMA public and that SQL in ONE
+    transaction: any error leaves the database as it was. The caller verified the archive first.
+    """
+    conn = ("--host", params["host"], "--port", params["port"], "--username", params["user"],
+            "--dbname", params["dbname"], "--no-password")
+    return cmd(_pg("pg_restore", bin_dir), "--no-owner", "--file", "-", path, PIPE,
+               "env", f"PGPASSFILE={passfile}", "PGCONNECT_TIMEOUT=15", _pg("psql", bin_dir),
+               "--single-transaction", "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1", *conn,
+               "--command", "DROP SCHEMA public CASCADE", "--command", "CREATE SCHEMA public",
+               "--file", "-")
 
 
 def private_file(path: str) -> Command:

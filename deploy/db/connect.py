@@ -194,10 +194,12 @@ def sqlite_path(db: DatabaseConfig, root: Path) -> Path:
 
 def _connect_sqlite(db: DatabaseConfig, root: Path) -> Database:
     path = sqlite_path(db, root)
+    if not path.is_file():
+        # never create it: a typo in database.path must not deploy into a new, empty database
+        raise StepFailed(f"database unreachable: {path} does not exist")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=db.connect_timeout, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=db.connect_timeout,
+                               isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA foreign_keys = ON")
     except (OSError, sqlite3.Error) as exc:
         raise StepFailed(f"database unreachable: {path}: {mask(str(exc))}") from None

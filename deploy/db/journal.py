@@ -173,3 +173,18 @@ def _event(row: tuple) -> Event:
     return Event(from_db_time(at), environment, phase, action, outcome, actor, host, release,
                  int(duration_ms) if duration_ms is not None else None,
                  json.loads(details) if details else {}, int(id_))
+
+
+def replay_missing(db: Database, events: list[Event]) -> int:
+    """Insert the events that are not (or no longer) in the table, e.g. after a restore put an
+    older copy of it back; returns how many were written again."""
+    def key(e: Event) -> tuple:
+        return (e.at, e.environment, e.phase, e.action, e.host, e.outcome, e.actor)
+
+    present = {key(e) for e in query(db, limit=None)}
+    missing = [e for e in sorted(events, key=lambda e: (e.at, e.id or 0)) if key(e) not in present]
+    for e in missing:
+        record(db, environment=e.environment, phase=e.phase, action=e.action, outcome=e.outcome,
+               actor=e.actor, host=e.host, release=e.release, duration_ms=e.duration_ms,
+               details=e.details or None, at=e.at)
+    return len(missing)

@@ -11,7 +11,7 @@ from deploy.db import journal, migrate, schema
 from deploy.db.backup import BackupRecord
 from deploy.errors import EXIT_FAILED, ConfigError
 from deploy.executor import executing
-from deploy.tasks.common import DRY_RUN, LOCK_WAIT
+from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
 
 
 @deploy_task()
@@ -30,9 +30,9 @@ def status(run: Run):
 
 
 @deploy_task(name="migrate", help={"dry_run": DRY_RUN, "lock_wait": LOCK_WAIT})
-def migrate_(run: Run, dry_run: bool = False, lock_wait: float = 0):
+def migrate_(run: Run, dry_run: bool = False, lock_wait: str = None):
     """Apply pending migrations (after a verified backup), each in one transaction with its row."""
-    result = phase1(run, dry_run=dry_run, lock_wait=float(lock_wait), hooks=False, phase="migrate")
+    result = phase1(run, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait), hooks=False, phase="migrate")
     if dry_run:
         run.out.line(result.dry_run_sql or "-- nothing pending")
         return {"dry_run": True, "sql": result.dry_run_sql or ""}
@@ -56,9 +56,9 @@ def verify(run: Run):
 
 
 @deploy_task(help={"lock_wait": LOCK_WAIT})
-def backup(run: Run, lock_wait: float = 0):
+def backup(run: Run, lock_wait: str = None):
     """Take a verified backup now (read back in full), journal it, keep the newest N."""
-    with executing(run, "backup", float(lock_wait)) as ex:
+    with executing(run, "backup", lock_wait_seconds(lock_wait)) as ex:
         record = take_backup(run, ex)
     return {"backup": record.as_dict()}
 
@@ -76,10 +76,17 @@ def backups(run: Run):
     "confirm": "required: yes, replace the live database with this backup",
     "lock_wait": LOCK_WAIT,
 })
-def restore(run: Run, backup: str = None, confirm: bool = False, lock_wait: float = 0):
+def restore(run: Run, backup: str = None, confirm: bool = False, lock_wait: str = None):
     """Replace the database with a verified backup (guarded; a backup of the current state comes first)."""
     if not backup:
         raise ConfigError("--backup ID is required (see: invoke db.backups)")
+    if run.env.database.dialect == "mssql":
+        # A SQL Server restore must end every session of the database - this task's own lock
+        # and journal sessions included - so it is the DBA's step, not an unattended one.
+        raise ConfigError("db.restore does not run against SQL Server: from master run RESTORE VERIFYONLY, "
+                          "then ALTER DATABASE ... SET SINGLE_USER WITH ROLLBACK IMMEDIATE, RESTORE DATABASE "
+                          "... WITH CHECKSUM, REPLACE, and SET MULTI_USER (the backup's path is in "
+                          "deploy.history)")
     record = _find_backup(run, backup)
     if not confirm:
         if non_interactive():
@@ -88,10 +95,14 @@ def restore(run: Run, backup: str = None, confirm: bool = False, lock_wait: floa
         answer = input(f"Type the database name ({label}) to replace it with backup {backup}: ")
         if answer.strip() != label:
             raise ConfigError("not confirmed; nothing changed")
-    with executing(run, "restore", float(lock_wait)) as ex:
-        before = take_backup(run, ex)      # the current state first: a restore can be undone too
-        with ex.step("restore", details={"backup": record.id, "restore_point": before.id}):
+    with executing(run, "restore", lock_wait_seconds(lock_wait)) as ex:
+        # the current state first, so a restore can be undone too; never prune the one we restore
+        before = take_backup(run, ex, protect=[record.id])
+        journal_so_far = journal.query(ex.db, limit=None)
+        with ex.step("restore", details={"backup": record.id, "restore_point": before.id}) as notes:
             db_backup.restore(run.database, Path(run.env.root), record)
+            # the restored copy holds an older journal: put back what happened since
+            notes["journal_events_kept"] = journal.replay_missing(ex.db, journal_so_far)
     run.out.line(f"restored backup {record.id}; the state before is backup {before.id}")
     return {"restored": record.as_dict(), "restore_point": before.as_dict()}
 

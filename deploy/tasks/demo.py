@@ -39,8 +39,11 @@ def seed_database(env_name: str) -> int:
         return 0
     path = env.path(env.database.path)
     if path.exists():
-        print(f"{path} exists: keeping it (delete .work/ to start over)")
-        return 0
+        with connect(env.database, Path(env.root)) as db:
+            if has_table(db, "Users"):
+                print(f"{path} holds the marketplace: keeping it (delete .work/ to start over)")
+                return 0
+        path.unlink()          # an empty file (not the marketplace): make it anew
     source = env.path(env.apps["api"].source)
     line = [sys.executable, "-m", "marketplace.sample", "--database-url", f"sqlite:///{path}",
             "--users", str(DEMO_USERS), "--orders", str(DEMO_ORDERS), "--create-schema"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deploy.cli import Run, deploy_task
 from deploy.database_phases import rollback_database
-from deploy.tasks.common import DRY_RUN, LOCK_WAIT
+from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds, whole_number
 
 
 @deploy_task(namespace="rollback", help={
@@ -14,10 +14,11 @@ from deploy.tasks.common import DRY_RUN, LOCK_WAIT
     "dry_run": DRY_RUN,
     "lock_wait": LOCK_WAIT,
 })
-def database(run: Run, steps: int = 1, force: bool = False, reason: str = None, dry_run: bool = False,
-             lock_wait: float = 0):
+def database(run: Run, steps: str = None, force: bool = False, reason: str = None, dry_run: bool = False,
+             lock_wait: str = None):
     """Roll back phase 1: verified backup, then the down files newest first in one transaction."""
-    result = rollback_database(run, int(steps), force, reason, dry_run, float(lock_wait))
+    result = rollback_database(run, whole_number(steps, "steps", default=1), force, reason, dry_run,
+                               lock_wait_seconds(lock_wait))
     if dry_run:
         run.out.line(result.dry_run_sql or "")
         return {"dry_run": True, "sql": result.dry_run_sql, "ratings": result.ratings}

@@ -276,3 +276,77 @@ def test_an_unreachable_database_is_exit_1_with_no_password_shown(tmp_path, post
     assert proc.returncode == 1
     assert "database unreachable" in proc.stderr
     assert postgres.password not in proc.stderr + proc.stdout
+
+
+def rewrite_environment(project, **extra) -> None:
+    import yaml
+    file = project.root / "environments" / "t.yaml"
+    data = yaml.safe_load(file.read_text())
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key].update(value)
+        else:
+            data[key] = value
+    file.write_text(yaml.safe_dump(data))
+
+
+def test_restore_keeps_the_backup_it_reads_and_the_journal_since(project):
+    rewrite_environment(project, database={"backups": {"dir": str(project.root.parent / "backups"), "keep": 2}})
+    assert project.json("deploy.phase1")[0] == 0
+    oldest = project.backups()[0].name
+    code, doc = project.json("db.backup")
+    assert code == 0
+    project.add_rating()
+    events_before = len(project.json("deploy.history", "--limit", "500")[1]["events"])
+    backup_id = project.json("db.backups")[1]["backups"][-1]["id"]      # the oldest, next to be pruned
+    assert backup_id in oldest
+    code, doc = project.json("db.restore", "--backup", backup_id, "--confirm")
+    assert code == 0, doc
+    assert "SellerRatings" not in project.tables()       # phase 1's backup: before the migration
+    assert project.json("db.status")[1]["counts"]["pending"] == 1
+    events = project.json("deploy.history", "--limit", "500")[1]["events"]
+    assert len(events) > events_before                       # nothing written before the restore is lost
+    assert ("restore", "finish", "ok") in [(e["phase"], e["action"], e["outcome"]) for e in events]
+
+
+def test_phase1_that_fails_after_migrating_says_so_and_a_rerun_completes_it(project):
+    app = project.root / "app"
+    app.mkdir()
+    rewrite_environment(
+        project,
+        apps={"api": {"process": "marketplace-api", "role": "api", "source": str(app), "start": "true",
+                      "port": 3999}},
+        hooks={"post_migrate": [{"run": "test -f client-generated", "where": "local", "app": "api"}]})
+    proc = project.invoke("deploy.phase1", "--env", "t")
+    assert proc.returncode == 1
+    assert "the migrations stay applied" in proc.stderr and "re-run deploy.phase1" in proc.stderr
+    assert "SellerRatings" in project.tables()
+
+    (app / "client-generated").write_text("")
+    code, doc = project.json("deploy.phase1")
+    assert code == 0, doc
+    assert doc["applied"] == [] and doc["hooks"] == [{"run": "test -f client-generated", "where": "local", "ok": True}]
+    code, doc = project.json("deploy.phase1")
+    assert code == 0 and doc["nothing_pending"] is True
+
+
+def test_nothing_pending_while_another_deploy_runs_is_exit_3_not_done(project):
+    assert project.json("deploy.phase1")[0] == 0
+    holder = hold_lock(project, 30)
+    try:
+        proc = project.invoke("deploy.phase1", "--env", "t")
+        assert proc.returncode == 3 and "alice@laptop" in proc.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("deploy.history", "--limit", "abc"), "--limit: 'abc' is not a whole number"),
+    (("deploy.phase1", "--lock-wait", "soon"), "--lock-wait: 'soon' is not a number of seconds (or 90s, 5m)"),
+    (("rollback.database", "--steps", "0"), "--steps must be at least 1"),
+])
+def test_bad_flag_values_are_one_line_exit_2(project, args, expected):
+    proc = project.invoke(*args, "--env", "t")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"error: {expected}"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from deploy.config import DatabaseConfig
@@ -70,7 +72,16 @@ def test_query_timeout(db_target):
 
 
 def test_sqlite_path_is_relative_to_root(tmp_path):
+    (tmp_path / "data").mkdir()
+    sqlite3.connect(tmp_path / "data" / "app.db").close()
     config = DatabaseConfig(dialect="sqlite", path="data/app.db")
     with connect(config, tmp_path) as db:
         db.execute("CREATE TABLE t (a INTEGER)")
-    assert (tmp_path / "data" / "app.db").is_file()
+    assert sqlite3.connect(tmp_path / "data" / "app.db").execute("SELECT COUNT(*) FROM t").fetchone() == (0,)
+
+
+def test_a_missing_sqlite_file_is_never_created(tmp_path):
+    config = DatabaseConfig(dialect="sqlite", path="data/typo.db")
+    with pytest.raises(StepFailed, match="does not exist"):
+        connect(config, tmp_path)
+    assert not (tmp_path / "data").exists()

@@ -17,6 +17,7 @@ import os
 import pwd
 import re
 import shutil
+import sqlite3
 import socket
 import subprocess
 import tempfile
@@ -190,6 +191,9 @@ def postgres():
 def _sqlite_target(tmp_path: Path):
     from deploy.config import DatabaseConfig
 
+    # the marketplace's database exists before any deploy; the pipeline never creates one
+    (tmp_path / "db").mkdir(exist_ok=True)
+    sqlite3.connect(tmp_path / "db" / "marketplace.db").close()
     return DatabaseConfig(dialect="sqlite", path="db/marketplace.db",
                           backups={"dir": "backups", "keep": 3}), tmp_path
 

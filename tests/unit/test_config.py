@@ -162,3 +162,32 @@ def test_shipped_environments_load(monkeypatch):
     assert prod.apps["api"].port == 3000 and prod.process.manager == "pm2"
     assert prod.rollout.soak_after_api == 86400
     assert "pw-not-shown" not in str(prod.database.odbc)
+
+
+def test_a_key_given_twice_is_refused_with_its_line(tmp_path):
+    msg = error_of(tmp_path, MINIMAL + "database: {dialect: sqlite, path: other}\n")
+    assert "key 'database' is given twice" in msg and "line " in msg
+
+
+def test_the_secret_value_alone_is_masked_wherever_it_turns_up(tmp_path, monkeypatch):
+    from deploy.secrets import mask
+    monkeypatch.setenv("DB_PW_FOR_TEST", "Pa55word-only-here")
+    load(tmp_path, MINIMAL + "env:\n  DATABASE_URL: Driver={X};Server=s;Pwd=${DB_PW_FOR_TEST}\n")
+    assert mask("login failed for Pa55word-only-here") == "login failed for ***"
+
+
+def test_a_secret_too_short_to_mask_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINY_SECRET", "ab")
+    assert "too short to be masked" in error_of(tmp_path, MINIMAL + "env:\n  X: ${TINY_SECRET}\n")
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("database: {dialect: sqlite, path: x, backups: {run_on: nobody}}\n",
+     "'nobody' is neither 'local' nor a host name"),
+    ("hooks: {post_migrate: [{run: echo, app: ghost}]}\n", "'ghost' is not an app"),
+])
+def test_references_must_point_at_something(tmp_path, extra, expected):
+    body = "hosts:\n  - {name: h1, transport: local}\n" + extra
+    if "database" not in extra:
+        body += "database: {dialect: sqlite, path: db.sqlite}\n"
+    assert expected in error_of(tmp_path, body)

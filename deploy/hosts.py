@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Generic, Iterable, TypeVar
 
 import paramiko
+from fabric import Config as FabricConfig
 from fabric import Connection
 from invoke.exceptions import CommandTimedOut, UnexpectedExit
 
@@ -144,6 +145,8 @@ class SSHHost(Host):
                 connect_kwargs["look_for_keys"] = True
                 connect_kwargs["allow_agent"] = True
             conn = Connection(
+                # the environment file is the whole truth: no ~/.ssh/config rewriting hosts or keys
+                config=FabricConfig(ssh_config=paramiko.SSHConfig()),
                 host=self.config.address, port=self.config.port,
                 user=self.config.user or self._ssh.user,
                 connect_timeout=math.ceil(self._ssh.connect_timeout),
@@ -182,7 +185,10 @@ class SSHHost(Host):
         conn = self._connection()
         line = command.render()
         if env:
-            # Values go through the quoting helper too (secrets included), never raw.
+            # Names must be plain identifiers; values go through the quoting helper, never raw.
+            bad = [k for k in env if not k.isidentifier()]
+            if bad:
+                raise ConfigError(f"{self.name}: environment variable name(s) not allowed: {', '.join(bad)}")
             exports = " ".join(f"{k}={cmd(v).render()}" for k, v in env.items())
             line = f"export {exports}; {line}"
         try:

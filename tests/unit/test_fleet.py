@@ -40,7 +40,7 @@ def test_parallel_within_batch_sequential_between():
     result = fleet.run(work)
     took = time.monotonic() - started
     assert result.ok and [o.value for o in result.outcomes] == ["h1", "h2", "h3", "h4"]
-    assert 0.35 < took < 0.8            # two batches of two parallel 0.2 s jobs
+    assert took >= 0.39                 # two batches, one after the other
     starts = dict(seen)
     assert abs(starts["h1"] - starts["h2"]) < 0.15
     assert starts["h3"] - starts["h1"] >= 0.19

@@ -93,7 +93,8 @@ def phase1(run: Run, dry_run: bool = False, lock_wait: float = 0, hooks: bool = 
     with open_db(run) as db:
         pending = migrate.plan(db, sql_root(run))      # refuses drift: exit 2, nothing changed
         if dry_run:
-            result.dry_run_sql = migrate.render(db, sql_root(run), run.actor)
+            sql = migrate.render(db, sql_root(run), run.actor)
+            result.dry_run_sql = _phase1_plan(run, sql, hooks) if sql else ""
             result.nothing_pending = not pending
             return result
         unfinished = hooks and not pending and _migrations_not_completed(db, run.env.name)
@@ -129,6 +130,19 @@ def phase1(run: Run, dry_run: bool = False, lock_wait: float = 0, hooks: bool = 
             raise StepFailed(f"{exc} - the migrations stay applied; fix the cause and re-run deploy.phase1 "
                              "to finish, or roll back with rollback.database") from None
     return result
+
+
+def _phase1_plan(run: Run, sql: str, hooks: bool) -> str:
+    """The dry-run text: the steps around the SQL as comments, then the exact SQL."""
+    env = run.env
+    where = env.database.backups.run_on
+    steps = [f"-- 1. verified backup of the {env.database.dialect} database "
+             f"({'on ' + where if where != 'local' else 'here'}, into {env.database.backups.dir})",
+             "-- 2. the SQL below, each migration in one transaction with its history row",
+             "-- 3. schema verification against checks/schema.yaml"]
+    if hooks:
+        steps += [f"-- 4. hook: {h.run} ({h.where})" for h in env.hooks.post_migrate]
+    return "\n".join(steps) + "\n\n" + sql
 
 
 def schema_spec_loaded(run: Run):

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from deploy.secrets import Secret, mask
+from deploy.secrets import Secret, mask, mask_data
 
 MARKS = {"pass": ("✔", "green"), "fail": ("✘", "red"), "warn": ("!", "yellow"), "skip": ("-", "dim")}
 
@@ -36,7 +36,9 @@ def _default(value: Any) -> Any:
 
 
 def to_json(data: Any) -> str:
-    return mask(json.dumps(data, default=_default, indent=2, sort_keys=False))
+    # mask the values first (JSON escaping could hide a secret from the text mask), then the text
+    plain = json.loads(json.dumps(data, default=_default))
+    return mask(json.dumps(mask_data(plain), indent=2, sort_keys=False))
 
 
 @dataclass

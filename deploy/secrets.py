@@ -69,3 +69,17 @@ def mask(text: str) -> str:
 def reveal(value: object) -> str:
     """The real text of a str or Secret (for the few places that hand it on)."""
     return value.reveal() if isinstance(value, Secret) else str(value)
+
+
+def mask_data(value: object) -> object:
+    """Mask every string inside dicts, lists and tuples (before they are serialised: a secret
+    escaped by JSON - quotes, backslashes, non-ASCII - would no longer match `mask`)."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, Secret):
+        return MASK
+    if isinstance(value, dict):
+        return {mask_data(k): mask_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_data(v) for v in value]
+    return value

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from deploy.db.connect import Database, has_table
-from deploy.secrets import mask
+from deploy.secrets import mask, mask_data
 
 TABLE = "deploy_events"
 OK = "ok"   # the outcome of a successful action; anything else is a failure of some kind
@@ -127,7 +127,8 @@ def from_db_time(value: Any) -> datetime:
 def details_text(details: dict[str, Any] | None) -> str | None:
     if not details:
         return None
-    return mask(json.dumps(details, default=str, sort_keys=True))
+    plain = json.loads(json.dumps(details, default=str))
+    return mask(json.dumps(mask_data(plain), sort_keys=True))
 
 
 # -- I/O --------------------------------------------------------------------------------------------

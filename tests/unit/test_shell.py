@@ -36,3 +36,12 @@ def test_chain_and_sh_nest_as_one_argument():
 def test_mask_hides_every_registered_secret_in_text():
     Secret("hunter2-password")
     assert mask("login failed for pw=hunter2-password!") == "login failed for pw=***!"
+
+
+def test_json_output_masks_a_secret_that_json_would_escape():
+    from deploy.output import to_json
+    tricky = 'pa"ss\\wörd-42'
+    Secret(tricky)
+    text = to_json({"error": f"login failed: {tricky}", "nested": [{"v": tricky}]})
+    assert tricky not in text and 'pa\\"ss' not in text
+    assert text.count("***") == 2

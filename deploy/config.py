@@ -196,6 +196,25 @@ class Hooks(Model):
     post_migrate: tuple[Hook, ...] = ()
 
 
+class NotifySettings(Model):
+    """Where phase messages go: Slack-compatible incoming webhooks (URLs are usually secrets)."""
+
+    webhooks: tuple[SecretOrStr, ...] = ()
+    timeout: Duration = 5
+    on: tuple[Literal["started", "succeeded", "failed", "undone"], ...] = (
+        "started", "succeeded", "failed", "undone")
+
+
+class ClientCommand(Model):
+    """One of the database client's commands (runbook: npx prisma generate / db push / studio)."""
+
+    run: str = Field(min_length=1)
+    where: str = "local"
+    app: str = "api"
+    timeout: Duration = 600
+    refuse: str | None = None      # a reason: the command is refused in this environment
+
+
 class RolloutSettings(Model):
     flag: str = "rating"
     stages: tuple[int, ...] = (10, 25, 50, 100)
@@ -227,6 +246,8 @@ class Environment(Model):
     apps: dict[str, AppConfig] = {}
     rollout: RolloutSettings = RolloutSettings()
     hooks: Hooks = Hooks()
+    notify: NotifySettings = NotifySettings()
+    db_client: dict[str, ClientCommand] = {}
 
     # set by the loader, not by the file
     source_file: str = ""
@@ -251,6 +272,11 @@ class Environment(Model):
             raise ValueError(f"database.backups.run_on: {run_on!r} is neither 'local' nor a host name")
         if self.database.tunnel_via and self.database.tunnel_via not in names:
             raise ValueError(f"database.tunnel_via: {self.database.tunnel_via!r} is not a host name")
+        for name, client in self.db_client.items():
+            if client.app not in self.apps:
+                raise ValueError(f"db_client.{name}.app: {client.app!r} is not an app of this environment")
+            if client.where != "local" and client.where not in roles:
+                raise ValueError(f"db_client.{name}.where: no host has the role {client.where!r}")
         for i, hook in enumerate(self.hooks.post_migrate):
             if hook.app not in self.apps:
                 raise ValueError(f"hooks.post_migrate.{i}.app: {hook.app!r} is not an app of this environment")

@@ -2,7 +2,7 @@
 
 from invoke import Collection
 
-from deploy.tasks import checks, db, deploy_database, monitor, rollback_database
+from deploy.tasks import checks, db, deploy, deploy_database, monitor, rollback, rollback_database
 from deploy.tasks.demo import demo
 from deploy.tasks.status import status
 
@@ -20,8 +20,8 @@ def merged(name: str, doc: str, *modules) -> Collection:
 namespace = Collection(
     checks,
     db,
-    merged("deploy", "The phases of the rollout, and its history.", deploy_database),
-    merged("rollback", "Roll a phase back.", rollback_database),
+    merged("deploy", "The phases of the rollout, and its history.", deploy_database, deploy),
+    merged("rollback", "Roll a phase back.", rollback_database, rollback),
     monitor,
     status,
     demo,

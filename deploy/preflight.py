@@ -148,7 +148,7 @@ def check_migrations(env: Environment) -> Iterator[Item]:
 
 # -- 4. infrastructure: every host --------------------------------------------------------------
 def check_hosts(env: Environment, spec: PreflightSpec) -> Iterator[Item]:
-    manager = process.for_settings(env.process, conf_default="/etc/supervisor/supervisord.conf")
+    manager = process.for_environment(env)
     tools = [manager.binary]
 
     def gather(host: Host) -> tuple[HostFacts, float]:

@@ -8,6 +8,7 @@ from deploy import process
 from deploy.config import Environment
 from deploy.hosts import Fleet, Host
 from deploy.process.base import ProcessState
+from deploy.releases import current_release
 
 
 @dataclass
@@ -17,6 +18,7 @@ class HostStatus:
     reachable: bool
     error: str | None = None
     apps: dict[str, ProcessState] = field(default_factory=dict)
+    releases: dict[str, str | None] = field(default_factory=dict)
     manager: str = ""
 
     def as_dict(self) -> dict:
@@ -24,22 +26,20 @@ class HostStatus:
             "host": self.host, "address": self.address, "reachable": self.reachable,
             "error": self.error, "manager": self.manager,
             "apps": {app: {"process": s.name, "state": s.state, "pid": s.pid, "uptime": s.uptime,
-                           "detail": s.detail} for app, s in self.apps.items()},
+                           "detail": s.detail, "release": self.releases.get(app)}
+                     for app, s in self.apps.items()},
         }
 
 
-def default_supervisor_conf(env: Environment) -> str:
-    return f"{env.deploy_to}/supervisor/supervisord.conf"
-
-
 def gather(env: Environment) -> list[HostStatus]:
-    manager = process.for_settings(env.process, default_supervisor_conf(env))
+    manager = process.for_environment(env)
 
-    def probe(host: Host) -> dict[str, ProcessState]:
+    def probe(host: Host) -> tuple[dict[str, ProcessState], dict[str, str | None]]:
         apps = {name: app for name, app in env.apps.items() if app.role in host.config.roles}
         res = host.run(manager.status_command([a.process for a in apps.values()]), check=False, timeout=30)
         states = manager.parse_status(res.stdout + res.stderr, res.exit_code)
-        return {name: _state(manager, states, app.process) for name, app in apps.items()}
+        releases = {name: current_release(host, env, name) for name in apps}
+        return {name: _state(manager, states, app.process) for name, app in apps.items()}, releases
 
     with Fleet(env) as fleet:
         result = fleet.run(probe, size=len(fleet.hosts), max_fail=len(fleet.hosts))
@@ -47,9 +47,10 @@ def gather(env: Environment) -> list[HostStatus]:
     rows = []
     for host_cfg in env.hosts:
         outcome = outcomes[host_cfg.name]
+        apps, releases = outcome.value or ({}, {})
         rows.append(HostStatus(
             host=host_cfg.name, address=host_cfg.address or "local", reachable=outcome.ok,
-            error=outcome.error, apps=outcome.value or {}, manager=manager.name,
+            error=outcome.error, apps=apps, releases=releases, manager=manager.name,
         ))
     return rows
 

@@ -1,8 +1,14 @@
-"""The interface every process-manager adapter offers."""
+"""The interface every process-manager adapter offers.
+
+Observe: `status_command` + the pure `parse_status`. Change: `config_files` (rendered from
+templates/), `restart_commands` (load that config and (re)start the program from `current`),
+`stop_command`. All builders are pure; hosts run what they return.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shlex
+from dataclasses import dataclass, field
 
 from deploy.commands.shell import Command
 
@@ -20,10 +26,39 @@ class ProcessState:
         return self.state == "running"
 
 
+@dataclass(frozen=True)
+class Program:
+    """One app as a process manager runs it, on one host."""
+
+    app: str               # the app's key in the environment (api, web)
+    process: str           # the process manager's name for it (marketplace-api)
+    command: str           # the start command line, {env_file} filled in
+    directory: str         # <deploy_to>/<app>/current: always the live release
+    env_file: str          # <deploy_to>/<app>/shared/<app>.env
+    log_dir: str           # <deploy_to>/<app>/shared/logs
+    shared_dir: str        # <deploy_to>/<app>/shared
+    root: str | None = None  # the project root (its templates/ may override the shipped ones)
+
+    @property
+    def argv(self) -> list[str]:
+        return shlex.split(self.command)
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A file a process manager needs on the host: rendered text, remote path, mode."""
+
+    path: str
+    text: str = field(repr=False)
+    mode: int = 0o644
+    what: str = ""
+
+
 class ProcessManager:
     name: str
     binary: str
 
+    # -- observe ---------------------------------------------------------------------------------
     def status_command(self, processes: list[str]) -> Command:
         raise NotImplementedError
 
@@ -33,3 +68,18 @@ class ProcessManager:
 
     def state_of(self, states: dict[str, ProcessState], process: str) -> ProcessState:
         return states.get(process, ProcessState(process, "absent", detail="not configured"))
+
+    # -- change ----------------------------------------------------------------------------------
+    def directories(self, program: Program) -> list[str]:
+        """Folders the config files and logs go into (created before the files are written)."""
+        return [program.log_dir]
+
+    def config_files(self, program: Program) -> list[ConfigFile]:
+        raise NotImplementedError
+
+    def restart_commands(self, program: Program) -> list[Command]:
+        """Load the config files and (re)start the program, in order."""
+        raise NotImplementedError
+
+    def stop_command(self, program: Program) -> Command:
+        raise NotImplementedError

@@ -1,12 +1,16 @@
-"""pm2 through `pm2 jlist` (parsed defensively: pm2 may print text before the JSON)."""
+"""pm2 through an ecosystem file and `pm2 jlist` (parsed defensively: pm2 may print text,
+such as its banner on first start, before the JSON). PM2_HOME is per host from the config, so
+each host has its own daemon."""
 
 from __future__ import annotations
 
 import json
+import posixpath
 import time
 
 from deploy.commands.shell import Command, cmd
-from deploy.process.base import ProcessManager, ProcessState
+from deploy.process.base import ConfigFile, ProcessManager, ProcessState, Program
+from deploy.process.templates import render
 
 _STATES = {"online": "running", "stopped": "stopped", "stopping": "stopped", "launching": "starting",
            "errored": "errored", "one-launch-status": "stopped"}
@@ -14,6 +18,7 @@ _STATES = {"online": "running", "stopped": "stopped", "stopping": "stopped", "la
 
 class Pm2(ProcessManager):
     name = "pm2"
+    stop_timeout_ms = 10_000
 
     def __init__(self, binary: str = "pm2", home: str | None = None):
         self.binary = binary
@@ -45,6 +50,25 @@ class Pm2(ProcessManager):
                 detail=f"restarts={env.get('restart_time', 0)}",
             )
         return states
+
+    # -- change ----------------------------------------------------------------------------------
+    def ecosystem_file(self, program: Program) -> str:
+        return posixpath.join(program.shared_dir, f"ecosystem.{program.process}.json")
+
+    def config_files(self, program: Program) -> list[ConfigFile]:
+        argv = program.argv
+        text = render("pm2-ecosystem.json.j2", program.root, process=program.process, script=argv[0],
+                      args=argv[1:], directory=program.directory, log_dir=program.log_dir,
+                      stop_timeout_ms=self.stop_timeout_ms)
+        return [ConfigFile(self.ecosystem_file(program), text, 0o644, f"pm2 ecosystem {program.process}")]
+
+    def restart_commands(self, program: Program) -> list[Command]:
+        # startOrReload starts the app the first time and restarts it (fork mode) afterwards;
+        # the daemon is spawned by the first pm2 command when it is not running.
+        return [self.pm2("startOrReload", self.ecosystem_file(program), "--update-env")]
+
+    def stop_command(self, program: Program) -> Command:
+        return self.pm2("delete", program.process)
 
 
 def extract_json_array(text: str) -> list:

@@ -1,25 +1,59 @@
-"""supervisord through supervisorctl."""
+"""supervisord through supervisorctl: one supervisord per host, one program file per app.
+
+The daemon's files live beside its config (`supervisor_conf`, by default
+<deploy_to>/supervisor/supervisord.conf): the unix socket, pidfile, log, and programs/*.conf.
+"""
 
 from __future__ import annotations
 
+import posixpath
 import re
 
-from deploy.commands.shell import Command, cmd
-from deploy.process.base import ProcessManager, ProcessState
+from deploy.commands.shell import OR, Command, Op, cmd
+from deploy.process.base import ConfigFile, ProcessManager, ProcessState, Program
+from deploy.process.templates import render
 
 _LINE = re.compile(r"^(?P<name>\S+)\s+(?P<state>[A-Z]+)\s*(?P<rest>.*)$")
 _PID = re.compile(r"pid (\d+), uptime ([\d:]+(?: days?, [\d:]+)?)")
 _STATES = {"RUNNING": "running", "STOPPED": "stopped", "STARTING": "starting", "BACKOFF": "starting",
            "STOPPING": "stopped", "EXITED": "stopped", "FATAL": "fatal", "UNKNOWN": "unknown"}
+QUIET = Op(">/dev/null 2>&1")
 
 
 class Supervisor(ProcessManager):
     name = "supervisor"
-    binary = "supervisorctl"
 
-    def __init__(self, conf: str):
+    # startsecs: RUNNING only after a second up, so a start command that fails at once makes
+    # `restart` fail (spawn error) instead of looking fine until the health gate times out.
+    startsecs = 1
+    startretries = 1
+    stopwaitsecs = 10
+
+    def __init__(self, conf: str, bin_dir: str | None = None):
         self.conf = conf
+        self.bin_dir = bin_dir
+        self.binary = self._bin("supervisorctl")
 
+    def _bin(self, name: str) -> str:
+        return posixpath.join(self.bin_dir, name) if self.bin_dir else name
+
+    # -- where the daemon keeps its files --------------------------------------------------------
+    @property
+    def conf_dir(self) -> str:
+        return posixpath.dirname(self.conf) or "."
+
+    @property
+    def programs_dir(self) -> str:
+        return posixpath.join(self.conf_dir, "programs")
+
+    @property
+    def socket(self) -> str:
+        return posixpath.join(self.conf_dir, "supervisor.sock")
+
+    def program_file(self, process: str) -> str:
+        return posixpath.join(self.programs_dir, f"{process}.conf")
+
+    # -- observe ---------------------------------------------------------------------------------
     def ctl(self, *args: str) -> Command:
         return cmd(self.binary, "-c", self.conf, *args)
 
@@ -49,3 +83,33 @@ class Supervisor(ProcessManager):
 
     def daemon_down(self, stdout: str) -> bool:
         return any(s in stdout for s in ("refused connection", "no such file", "SHUTDOWN_STATE"))
+
+    # -- change ----------------------------------------------------------------------------------
+    def directories(self, program: Program) -> list[str]:
+        return [self.programs_dir, program.log_dir]
+
+    def config_files(self, program: Program) -> list[ConfigFile]:
+        daemon = render("supervisord.conf.j2", program.root, socket=self.socket, conf_dir=self.conf_dir,
+                        pidfile=posixpath.join(self.conf_dir, "supervisord.pid"),
+                        logfile=posixpath.join(self.conf_dir, "supervisord.log"),
+                        programs_dir=self.programs_dir)
+        unit = render("supervisor-program.conf.j2", program.root, process=program.process,
+                      command=program.command, directory=program.directory, log_dir=program.log_dir,
+                      startsecs=self.startsecs, startretries=self.startretries,
+                      stopwaitsecs=self.stopwaitsecs)
+        return [ConfigFile(self.conf, daemon, 0o644, "supervisord config"),
+                ConfigFile(self.program_file(program.process), unit, 0o644, f"program {program.process}")]
+
+    def ensure_daemon(self) -> Command:
+        """Start supervisord unless it answers already (it daemonizes itself)."""
+        return cmd(self.binary, "-c", self.conf, "pid", QUIET, OR, self._bin("supervisord"), "-c", self.conf)
+
+    def restart_commands(self, program: Program) -> list[Command]:
+        return [
+            self.ensure_daemon(),
+            self.ctl("reread").then(self.ctl("update")),
+            self.ctl("restart", program.process),
+        ]
+
+    def stop_command(self, program: Program) -> Command:
+        return self.ctl("stop", program.process)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from deploy.commands.shell import Command, cmd
-from deploy.process.base import ProcessManager, ProcessState
+from deploy.process.base import ConfigFile, ProcessManager, ProcessState, Program
+from deploy.process.templates import render
 
 _STATES = {"active": "running", "inactive": "stopped", "failed": "fatal", "activating": "starting",
            "deactivating": "stopped", "reloading": "running"}
+UNIT_DIR = "/etc/systemd/system"
 
 
 class Systemd(ProcessManager):
     name = "systemd"
     binary = "systemctl"
+    stopwaitsecs = 10
 
     def status_command(self, processes: list[str]) -> Command:
-        names = [f"{u}.service" if "." not in u else u for u in processes]
+        names = [unit_name(u) for u in processes]
         return cmd("systemctl", "show", "--property=Id,ActiveState,SubState,MainPID", *names)
 
     def parse_status(self, stdout: str, exit_code: int) -> dict[str, ProcessState]:
@@ -28,3 +31,28 @@ class Systemd(ProcessManager):
             states[name] = ProcessState(name=name, state=_STATES.get(props.get("ActiveState", ""), "unknown"),
                                         pid=pid or None, detail=props.get("SubState", ""))
         return states
+
+    # -- change ----------------------------------------------------------------------------------
+    def unit_file(self, program: Program) -> str:
+        return f"{UNIT_DIR}/{unit_name(program.process)}"
+
+    def config_files(self, program: Program) -> list[ConfigFile]:
+        text = render("systemd.service.j2", program.root, process=program.process, app=program.app,
+                      directory=program.directory, command=program.command, log_dir=program.log_dir,
+                      stopwaitsecs=self.stopwaitsecs)
+        return [ConfigFile(self.unit_file(program), text, 0o644, f"unit {unit_name(program.process)}")]
+
+    def restart_commands(self, program: Program) -> list[Command]:
+        unit = unit_name(program.process)
+        return [
+            cmd("systemctl", "daemon-reload"),
+            cmd("systemctl", "enable", "--quiet", unit),
+            cmd("systemctl", "restart", unit),
+        ]
+
+    def stop_command(self, program: Program) -> Command:
+        return cmd("systemctl", "stop", unit_name(program.process))
+
+
+def unit_name(process: str) -> str:
+    return process if "." in process else f"{process}.service"

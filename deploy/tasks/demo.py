@@ -17,7 +17,6 @@ from invoke.exceptions import Exit
 from deploy import config
 from deploy.db.connect import connect, has_table
 from deploy.traffic import buyer_seller_pairs, rate_sellers
-from deploy.secrets import reveal
 
 DEMO_USERS, DEMO_ORDERS, DEMO_RATINGS = 300, 900, 60
 
@@ -54,51 +53,24 @@ def seed_database(env_name: str) -> int:
 
 
 def app_traffic(env_name: str) -> int:
-    """Buyers rate their sellers through the stand-in API (real HTTP, real JWTs)."""
+    """Buyers rate their sellers through the API that phase 2 deployed (real HTTP, real JWTs)."""
     env = config.load(env_name)
     app = env.apps["api"]
-    work = env.path(env.work_dir) / "demo"
-    work.mkdir(parents=True, exist_ok=True)
-    env_file = work / "api.env"
-    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        for key, value in env.app_env("api").items():
-            f.write(f"{key}={reveal(value)}\n")
-    base = f"http://{app.env.get('HOST', '127.0.0.1')}:{app.port}"
-    argv = [sys.executable, *shlex.split(app.start.format(env_file=env_file))[1:]]
-    print(f"$ {app.start.format(env_file=env_file)}   # the API from {app.source}, until phase 2 "
-          "deploys it as a release", flush=True)
-    log = open(work / "api.log", "w")
-    proc = subprocess.Popen(argv, cwd=env.path(app.source), stdout=log, stderr=subprocess.STDOUT)
+    host = env.hosts_with(app.role)[0]
+    base = f"http://{app.env.get('HOST') or host.address or '127.0.0.1'}:{app.port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                print(f"the API did not come up; see {work / 'api.log'}", file=sys.stderr)
-                return 1
-            time.sleep(0.2)
-        with connect(env.database, Path(env.root)) as db:
-            if not has_table(db, "SellerRatings"):
-                print("no SellerRatings table: phase 1 has not run", file=sys.stderr)
-                return 1
-            pairs = buyer_seller_pairs(db, DEMO_RATINGS)
-        report = rate_sellers(base, env.env["JWT_SECRET"], pairs, deadline=60)
-        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(report.statuses.items()))
-        print(f"{report.requests} requests in {report.seconds:.1f}s ({statuses}); "
-              f"{report.ratings_created} ratings created")
-        return 0
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        health = requests.get(f"{base}/health", timeout=5).json()
+    except (requests.RequestException, ValueError) as exc:
+        print(f"the deployed API does not answer at {base}/health: {exc}", file=sys.stderr)
+        return 1
+    print(f"API {base}: version {health.get('version')}, database {health.get('database')}")
+    with connect(env.database, Path(env.root)) as db:
+        pairs = buyer_seller_pairs(db, DEMO_RATINGS)
+    report = rate_sellers(base, env.env["JWT_SECRET"], pairs, deadline=60)
+    statuses = ", ".join(f"{code}: {n}" for code, n in sorted(report.statuses.items()))
+    print(f"{report.requests} requests in {report.seconds:.1f}s ({statuses}); "
+          f"{report.ratings_created} ratings created")
+    return 0
 
 
 # Every phase implemented so far, in the order the runbook runs them. Invoke steps are the very
@@ -107,10 +79,13 @@ STEPS: list[tuple[str, Callable[[str], int]]] = [
     ("The marketplace before the rollout (stand-in database: users and orders)", seed_database),
     ("Phase 0: pre-deployment checklist", _invoke("checks.preflight")),
     ("Phase 1: database migration (verified backup, migrate, verify, client hook)", _invoke("deploy.phase1")),
+    ("Phase 2: API release (artifact, atomic switch, restart, health gate, smoke checks)",
+     _invoke("deploy.phase2")),
     ("The rating API in use: buyers rate sellers", app_traffic),
     ("Phase 4: backfill the aggregates and prove zero discrepancies", _invoke("deploy.phase4")),
     ("Monitoring: stored aggregates against actual ratings", _invoke("monitor.verify")),
-    ("The journal", _invoke("deploy.history", "--limit", "12")),
+    ("Releases on each host", _invoke("deploy.releases")),
+    ("The journal", _invoke("deploy.history", "--limit", "15")),
     ("Where things stand", _invoke("status")),
 ]
 

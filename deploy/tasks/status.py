@@ -17,14 +17,15 @@ def status(run: Run):
     table_rows = []
     for row in rows:
         if not row.reachable:
-            table_rows.append((row.host, row.address, "DOWN", "", "", "", row.error or ""))
+            table_rows.append((row.host, row.address, "DOWN", "", "", "", "", row.error or ""))
             continue
         if not row.apps:
-            table_rows.append((row.host, row.address, "up", "", "", "", "no apps for its roles"))
+            table_rows.append((row.host, row.address, "up", "", "", "", "", "no apps for its roles"))
         for app, state in row.apps.items():
             detail = f"pid {state.pid}, uptime {state.uptime}" if state.pid else state.detail
-            table_rows.append((row.host, row.address, "up", app, state.name, state.state, detail))
-    run.out.table(None, ["host", "address", "reachable", "app", "process", "state", "detail"], table_rows)
+            table_rows.append((row.host, row.address, "up", app, row.releases.get(app) or "-", state.name,
+                               state.state, detail))
+    run.out.table(None, ["host", "address", "reachable", "app", "release", "process", "state", "detail"], table_rows)
     down = [r.host for r in rows if not r.reachable]
     return {"hosts": [r.as_dict() for r in rows], "down": down,
             "_exit_code": EXIT_FAILED if down else 0}

@@ -1,0 +1,47 @@
+"""The API release (phase 2) and the releases on each host; part of the deploy namespace."""
+
+from __future__ import annotations
+
+from deploy import phase2 as p2
+from deploy.cli import Run, deploy_task
+from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
+
+ARTIFACT = ("a CI build to release instead of building here: a release folder or a .tar.gz "
+            "(default: run the app's build command)")
+
+
+@deploy_task(namespace="deploy", help={"artifact": ARTIFACT, "dry_run": DRY_RUN, "lock_wait": LOCK_WAIT})
+def phase2(run: Run, artifact: str = None, dry_run: bool = False, lock_wait: str = None):
+    """Phase 2: release the API - upload, switch, restart, health gate per batch, smoke checks."""
+    outcome = p2.phase2(run, artifact=artifact, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait))
+    if outcome.dry_run:
+        return outcome.as_dict()
+    if outcome.ok:
+        run.out.line(f"phase 2 complete: {outcome.release} on {len(outcome.hosts)} host(s); "
+                     "the soak starts now")
+    else:
+        run.out.error(f"phase 2 failed and was undone: {outcome.error}")
+    return outcome.as_dict()
+
+
+@deploy_task(namespace="deploy")
+def releases(run: Run):
+    """List the API releases on each host, marking current and previous."""
+    hosts = p2.list_releases(run)
+    rows = []
+    for h in hosts:
+        if not h["reachable"]:
+            rows.append((h["host"], "-", f"unreachable: {h['error']}"))
+            continue
+        if not h["releases"]:
+            rows.append((h["host"], "-", "nothing deployed"))
+        for rel in reversed(h["releases"]):
+            mark = "current" if rel["current"] else "previous" if rel["previous"] else ""
+            rows.append((h["host"], rel["id"], mark))
+    run.out.table(None, ["host", "release", ""], rows)
+    down = [h["host"] for h in hosts if not h["reachable"]]
+    data = {"hosts": hosts}
+    if down:
+        run.out.error(f"unreachable: {', '.join(down)}")
+        data.update(_exit_code=1, error=f"unreachable: {', '.join(down)}")
+    return data

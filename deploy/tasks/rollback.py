@@ -1,0 +1,23 @@
+"""The backend rollback (part of the rollback namespace)."""
+
+from __future__ import annotations
+
+from deploy import phase2 as p2
+from deploy.cli import Run, deploy_task
+from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
+
+
+@deploy_task(namespace="rollback", help={
+    "to": "the release id to go back to (see deploy.releases); default: each host's previous release",
+    "dry_run": DRY_RUN,
+    "lock_wait": LOCK_WAIT,
+})
+def backend(run: Run, to: str = None, dry_run: bool = False, lock_wait: str = None):
+    """Roll back phase 2: every API host to its previous release, rolling and health-gated."""
+    outcome = p2.rollback_backend(run, to=to, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait))
+    if outcome.ok and not outcome.dry_run:
+        now = sorted({h["now"] for h in outcome.hosts if h["now"]})
+        run.out.line(f"rollback complete: API hosts on {', '.join(now)}")
+    elif not outcome.ok:
+        run.out.error(f"rollback failed and was undone: {outcome.error}")
+    return outcome.as_dict()

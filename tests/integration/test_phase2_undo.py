@@ -1,0 +1,113 @@
+"""Automatic undo of phase 2 on three real sshd hosts: a failed health gate, a release that
+cannot start, a host that crashes mid-deploy, and Ctrl-C. Every host the run switched goes back
+to its previous release; hosts it never reached stay untouched; the exit code is 1."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+from tests.integration.test_phase2_support import (API_CRASHES, API_UNHEALTHY, TEST_JWT_SECRET,
+                                                   journal_events, make_project, wait_for)
+
+
+def baseline(project):
+    """v1 on every host, deployed fast (all hosts in one batch)."""
+    proc, doc = project.deploy()
+    assert proc.returncode == 0, proc.stderr
+    assert project.versions() == [doc["release"]] * 3
+    return doc["release"]
+
+
+def test_failed_health_gate_undoes_the_switched_host_and_leaves_the_rest(tmp_path, fleet3):
+    project = make_project(tmp_path, fleet3)
+    v1 = baseline(project)
+    project.set_environment(batches={"size": 1, "max_fail": 0})
+    project.set_smoke(**{"deadline: 8s": "deadline: 2s"})
+    broken = project.build_tree(tmp_path, "unhealthy", api_py=API_UNHEALTHY)
+
+    proc, doc = project.deploy("--artifact", str(broken))
+
+    assert proc.returncode == 1, proc.stderr
+    assert "health gate" in doc["error"] and "HTTP 500" in doc["error"]
+    notes = {h["host"]: h["note"] for h in doc["hosts"]}
+    first, second, third = (h.name for h in fleet3.hosts)
+    assert notes == {first: "switched back", second: "untouched", third: "untouched"}
+    assert [h["now"] for h in doc["hosts"]] == [v1] * 3
+    assert project.versions() == [v1] * 3
+    for host in fleet3.hosts:
+        assert project.current(host) == v1
+        assert project.releases_on(host) == [v1]          # the failed release is cleaned up
+    finish = [e for e in journal_events(project, "phase2") if e[0] == "finish"][-1]
+    assert finish[2] == "undone" and "health gate" in finish[3]
+    assert TEST_JWT_SECRET not in proc.stdout + proc.stderr
+
+
+def test_release_that_cannot_start_is_undone_on_every_host_pm2(tmp_path, fleet3):
+    project = make_project(tmp_path, fleet3, manager="pm2")
+    v1 = baseline(project)
+    project.set_smoke(**{"deadline: 8s": "deadline: 2s"})
+    crashing = project.build_tree(tmp_path, "crashing", api_py=API_CRASHES)
+
+    proc, doc = project.deploy("--artifact", str(crashing))
+
+    assert proc.returncode == 1, proc.stderr
+    assert {h["note"] for h in doc["hosts"]} == {"switched back"}
+    assert [h["now"] for h in doc["hosts"]] == [v1] * 3
+    assert project.versions() == [v1] * 3
+    undone = [u for u in doc["undo"] if u["undo"].startswith("put ")]
+    assert len(undone) == 3 and all(u["ok"] for u in undone)
+
+
+def test_release_that_cannot_start_fails_fast_under_supervisor(tmp_path, fleet3):
+    project = make_project(tmp_path, fleet3)
+    v1 = baseline(project)
+    crashing = project.build_tree(tmp_path, "crashing", api_py=API_CRASHES)
+
+    proc, doc = project.deploy("--artifact", str(crashing))
+
+    assert proc.returncode == 1, proc.stderr
+    assert "spawn error" in doc["error"]     # supervisorctl restart refuses it; no gate to wait for
+    assert "this release cannot start" in doc["error"]     # the app's own last words, from its log
+    assert [h["now"] for h in doc["hosts"]] == [v1] * 3
+    assert project.versions() == [v1] * 3
+
+
+def test_host_crashed_mid_deploy_puts_the_switched_hosts_back(tmp_path, fleet3):
+    project = make_project(tmp_path, fleet3)
+    v1 = baseline(project)
+    project.set_environment(batches={"size": 1, "max_fail": 0})
+    first, second, third = fleet3.hosts
+
+    run = project.invoke("deploy.phase2", "--json", wait=False)
+    wait_for(lambda: project.current(first) not in (None, v1), timeout=30)
+    second.crash()                       # host2's turn has not come yet: it dies before its switch
+    stdout, stderr = run.communicate(timeout=60)
+
+    assert run.returncode == 1, stderr
+    doc = json.loads(stdout)
+    notes = {h["host"]: h["note"] for h in doc["hosts"]}
+    assert notes[first.name] == "switched back"
+    assert notes[second.name].startswith("unreachable")
+    assert notes[third.name] == "untouched"
+    assert project.current(first) == v1 and project.current(third) == v1
+    assert [(project.health(h) or {}).get("version") for h in (first, third)] == [v1, v1]
+
+
+def test_ctrl_c_mid_deploy_undoes_like_a_failure(tmp_path, fleet3):
+    project = make_project(tmp_path, fleet3)
+    v1 = baseline(project)
+    project.set_environment(batches={"size": 1, "max_fail": 0})
+    first = fleet3.hosts[0]
+
+    run = project.invoke("deploy.phase2", wait=False)
+    wait_for(lambda: project.current(first) not in (None, v1), timeout=30)
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+
+    assert run.returncode == 1, stderr
+    assert "interrupted" in stderr
+    assert [project.current(h) for h in fleet3.hosts] == [v1] * 3
+    assert project.versions() == [v1] * 3
+    finish = [e for e in journal_events(project, "phase2") if e[0] == "finish"][-1]
+    assert finish[2] == "undone"

@@ -1,0 +1,141 @@
+"""The health decision, the polling policy (fake clock, no network), smoke checks and tokens."""
+
+import json
+from pathlib import Path
+
+import jwt
+import pytest
+
+from deploy import gates
+from deploy.errors import ConfigError
+from deploy.gates import Answer, HealthPolicy, health_verdict, wait_healthy
+from deploy.secrets import Secret
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def body(**fields):
+    return json.dumps({"status": "ok", "version": "v2", "app": "api", **fields})
+
+
+@pytest.mark.parametrize("answer, expected, ok, reason", [
+    (Answer(200, body()), "v2", True, "healthy"),
+    (Answer(200, body()), None, True, "healthy"),
+    (Answer(200, body(version="v1")), "v2", False, "version 'v1', want 'v2'"),
+    (Answer(503, body(status="error")), "v2", False, "HTTP 503"),
+    (Answer(200, body(status="error")), "v2", False, "status 'error'"),
+    (Answer(200, "<html>"), "v2", False, "HTTP 200 but the body is not JSON"),
+    (Answer(200, "[1]"), "v2", False, "HTTP 200 but the body is not a JSON object"),
+    (Answer(None, error="connection refused or reset"), "v2", False, "connection refused or reset"),
+])
+def test_health_verdict(answer, expected, ok, reason):
+    verdict = health_verdict(answer, expected)
+    assert (verdict.ok, verdict.reason) == (ok, reason)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(round(seconds, 3))
+        self.now += seconds
+
+
+def scripted(*answers):
+    queue = list(answers)
+
+    def fetch(url, timeout):
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+    return fetch
+
+
+POLICY = HealthPolicy(passes=3, interval=0.5, max_interval=2, timeout=1, deadline=10)
+UP, OLD, DOWN = Answer(200, body()), Answer(200, body(version="v1")), Answer(None, error="refused")
+
+
+def test_needs_consecutive_passes():
+    clock = Clock()
+    result = wait_healthy("http://h/health", "v2", POLICY, scripted(UP, DOWN, UP, UP, UP), clock, clock.sleep)
+    assert result.ok and result.attempts == 5 and result.version == "v2"
+
+
+def test_backs_off_after_failures_up_to_the_maximum():
+    clock = Clock()
+    result = wait_healthy("http://h/health", "v2", POLICY, scripted(DOWN, DOWN, DOWN, DOWN, DOWN, UP),
+                          clock, clock.sleep)
+    assert result.ok
+    assert clock.sleeps[:5] == [0.5, 0.75, 1.125, 1.688, 2.0]
+    assert clock.sleeps[5:] == [0.5, 0.5]
+
+
+def test_gives_up_at_the_deadline_with_the_last_reason():
+    clock = Clock()
+    result = wait_healthy("http://h/health", "v2", POLICY, scripted(OLD), clock, clock.sleep)
+    assert not result.ok
+    assert result.reason == "not healthy within 10s: version 'v1', want 'v2'"
+    assert clock.now <= 10
+
+
+def test_smoke_verdict_and_run_with_token():
+    spec = gates.load_spec(REPO)
+    seen = []
+
+    def fetch(url, timeout, headers, method):
+        seen.append((url, headers.get("Authorization", "")))
+        if url.endswith("/health"):
+            return Answer(200, body())
+        if "seller" in url:
+            return Answer(401, "{}")
+        return Answer(200 if headers.get("Authorization") == "Bearer tok" else 401, "{}")
+
+    results = gates.run_smoke(spec, ["http://a:1", "http://b:1"], Secret("tok"), fetch)
+    assert [r.ok for r in results] == [True] * 6
+    assert seen[2] == ("http://a:1/api/v1/ratings/can-rate/1", "Bearer tok")
+    assert seen[1] == ("http://a:1/api/v1/ratings/seller/1", "")
+
+    failing = gates.run_smoke(spec, ["http://a:1"], None, fetch)
+    assert [r.ok for r in failing] == [True, True, False]
+    assert failing[2].detail == "no token: set SMOKE_TOKEN or JWT_SECRET"
+
+
+def test_smoke_verdict_wording():
+    check = gates.SmokeCheck(name="x", path="/x", expect=401)
+    assert gates.smoke_verdict(check, Answer(200, "")) == (False, "HTTP 200, want 401")
+    assert gates.smoke_verdict(check, Answer(401, "")) == (True, "HTTP 401")
+
+
+def test_shipped_smoke_file_holds_the_runbook_checks():
+    spec = gates.load_spec(REPO)
+    assert [(c.path, c.expect, c.auth) for c in spec.checks] == [
+        ("/health", 200, "none"), ("/api/v1/ratings/seller/1", 401, "none"),
+        ("/api/v1/ratings/can-rate/1", 200, "bearer")]
+    assert spec.health.passes == 3 and spec.health.deadline == 60 and spec.token.sub == "1"
+
+
+def test_smoke_file_errors_are_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="missing"):
+        gates.load_spec(tmp_path)
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "smoke.yaml").write_text("health: {passes: 0}\n")
+    with pytest.raises(ConfigError, match="checks/smoke.yaml: health.passes"):
+        gates.load_spec(tmp_path)
+    (tmp_path / "checks" / "smoke.yaml").write_text("checks: [{name: x, path: /x, expect: 200, bogus: 1}]\n")
+    with pytest.raises(ConfigError, match="unknown key"):
+        gates.load_spec(tmp_path)
+
+
+def test_token_minted_from_jwt_secret_or_taken_from_env(monkeypatch):
+    monkeypatch.delenv(gates.TOKEN_VAR, raising=False)
+    secret = "s" * 40
+    token = gates.smoke_token(gates.TokenSpec(sub="7", ttl=60), {"JWT_SECRET": Secret(secret)}, now=1_000)
+    assert isinstance(token, Secret) and str(token) == "***"
+    claims = jwt.decode(token.reveal(), secret, algorithms=["HS256"], options={"verify_exp": False})
+    assert claims == {"sub": "7", "iat": 1_000, "exp": 1_060}
+    assert gates.smoke_token(gates.TokenSpec(), {}) is None
+    monkeypatch.setenv(gates.TOKEN_VAR, "given-token-value")
+    assert gates.smoke_token(gates.TokenSpec(), {}).reveal() == "given-token-value"

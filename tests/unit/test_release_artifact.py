@@ -1,0 +1,103 @@
+"""The artifact: release ids, the manifest, packing (no VCS data or caches), --artifact checks.
+Files only under tmp_path; no hosts."""
+
+import io
+import json
+import tarfile
+from datetime import datetime, timezone
+
+import pytest
+
+from deploy import artifact, config
+from deploy.errors import ConfigError
+
+NOW = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+def test_release_id_is_utc_time_plus_short_sha():
+    assert artifact.release_id(NOW, "0123456789abcdef") == "20240102030405-0123456"
+    assert artifact.release_id(NOW, None) == "20240102030405"
+    assert artifact.release_id(datetime(2024, 1, 1), None) < artifact.release_id(NOW, None)
+
+
+def test_build_line_fills_out_as_one_argument(tmp_path):
+    out = tmp_path / "my build"
+    assert artifact.build_line("python3 -m marketplace.build --out {out}", out) == [
+        "python3", "-m", "marketplace.build", "--out", str(out)]
+
+
+def make_tree(root):
+    (root / "pkg" / "__pycache__").mkdir(parents=True)
+    (root / "pkg" / "app.py").write_text("print('hi')\n")
+    (root / "pkg" / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"x")
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text("ref")
+    (root / "VERSION").write_text("old\n")
+    return root
+
+
+def test_pack_leaves_out_vcs_and_caches(tmp_path):
+    tree = make_tree(tmp_path / "tree")
+    dest = tmp_path / "out" / "r.tar.gz"
+    artifact.pack(tree, dest)
+    with tarfile.open(dest) as tar:
+        names = sorted(tar.getnames())
+        assert all(m.uid == 0 and m.uname == "" for m in tar.getmembers())
+    assert names == ["VERSION", "pkg", "pkg/app.py"]
+
+
+def environment(tmp_path, build=None):
+    source = make_tree(tmp_path / "src")
+    data = {"name": "t", "root": str(tmp_path), "source_file": "t",
+            "hosts": [{"name": "h", "transport": "local", "roles": ["api"]}],
+            "database": {"dialect": "sqlite", "path": "db.sqlite"},
+            "apps": {"api": {"process": "p", "role": "api", "source": str(source), "start": "true",
+                             "port": 3000, "commands": {"build": build} if build else {}}}}
+    return config.validate(config.Environment, data, "t")
+
+
+def test_prepare_builds_into_out_and_writes_the_manifest(tmp_path, monkeypatch):
+    monkeypatch.setattr(artifact, "git_sha", lambda folder: "feedfacecafebeef")
+    script = "import sys, pathlib; p = pathlib.Path(sys.argv[1]); (p / 'built.txt').write_text('ok')"
+    env = environment(tmp_path, build=f"python3 -c \"{script}\" {{out}}")
+    built = artifact.prepare(env, "api", None, now=NOW)
+    m = built.manifest
+    assert m.release == "20240102030405-feedfac" and m.git_sha == "feedfacecafebeef" and m.app == "api"
+    assert m.sha256 == artifact.sha256_of(built.path) and m.size == built.path.stat().st_size
+    assert built.path == tmp_path / ".work" / "artifacts" / "api" / f"{m.release}.tar.gz"
+    assert json.loads((built.path.parent / f"{m.release}.json").read_text())["sha256"] == m.sha256
+    with tarfile.open(built.path) as tar:
+        assert tar.getnames() == ["built.txt"]
+    assert not (built.path.parent / f"{m.release}.build").exists()
+
+
+def test_a_failing_build_is_a_step_failure(tmp_path):
+    from deploy.errors import StepFailed
+    env = environment(tmp_path, build="python3 -c \"import sys; print('compile error: x'); sys.exit(3)\"")
+    with pytest.raises(StepFailed, match="exited 3: compile error: x"):
+        artifact.prepare(env, "api", None, now=NOW)
+
+
+def test_given_folder_or_tarball(tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_SHA", "ABCDEF0123456789")
+    env = environment(tmp_path)
+    tree = make_tree(tmp_path / "ci")
+    built = artifact.prepare(env, "api", artifact.check_given(str(tree)), now=NOW)
+    assert built.manifest.release == "20240102030405-abcdef0" and built.manifest.source == str(tree)
+    again = artifact.prepare(env, "api", artifact.check_given(str(built.path)), now=NOW.replace(second=9))
+    assert again.manifest.sha256 == built.manifest.sha256
+
+
+def test_bad_artifact_arguments_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError, match="no such file or folder"):
+        artifact.check_given(str(tmp_path / "missing"))
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ConfigError, match="neither a folder nor a .tar.gz"):
+        artifact.check_given(str(tmp_path / "notes.txt"))
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(ConfigError, match="unsafe path"):
+        artifact.check_given(str(evil))

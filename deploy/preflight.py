@@ -10,6 +10,7 @@ import shlex
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -93,14 +94,20 @@ def check_commands(env: Environment, spec: PreflightSpec, progress: Callable[[st
 
 def _run_app_command(app: str, kind: str, line: str, source: Path, timeout: float) -> Item:
     started = time.monotonic()
-    try:
-        proc = subprocess.run(shlex.split(line), cwd=source, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
-    except FileNotFoundError as exc:
-        return Item("commands", f"{app}: {kind}", "fail", f"`{line}`: {exc.strerror}: {exc.filename}")
-    except subprocess.TimeoutExpired:
-        return Item("commands", f"{app}: {kind}", "fail", f"`{line}` timed out after {timeout:g}s")
-    took = time.monotonic() - started
+    # a build writes into {out}: a throwaway folder here, the checklist only proves it builds
+    with tempfile.TemporaryDirectory(prefix="preflight-build-") as out:
+        argv = [word.replace("{out}", out) for word in shlex.split(line)]
+        try:
+            proc = subprocess.run(argv, cwd=source, capture_output=True, text=True,
+                                  timeout=timeout, stdin=subprocess.DEVNULL)
+        except FileNotFoundError as exc:
+            return Item("commands", f"{app}: {kind}", "fail", f"`{line}`: {exc.strerror}: {exc.filename}")
+        except subprocess.TimeoutExpired:
+            return Item("commands", f"{app}: {kind}", "fail", f"`{line}` timed out after {timeout:g}s")
+    return _command_item(app, kind, line, proc, time.monotonic() - started)
+
+
+def _command_item(app: str, kind: str, line: str, proc: subprocess.CompletedProcess, took: float) -> Item:
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()
         return Item("commands", f"{app}: {kind}", "fail",

@@ -6,6 +6,7 @@ The daemon's files live beside its config (`supervisor_conf`, by default
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 
@@ -18,6 +19,9 @@ _PID = re.compile(r"pid (\d+), uptime ([\d:]+(?: days?, [\d:]+)?)")
 _STATES = {"RUNNING": "running", "STOPPED": "stopped", "STARTING": "starting", "BACKOFF": "starting",
            "STOPPING": "stopped", "EXITED": "stopped", "FATAL": "fatal", "UNKNOWN": "unknown"}
 QUIET = Op(">/dev/null 2>&1")
+
+
+MAX_SOCKET_PATH = 100   # sun_path holds 108 bytes; keep a margin
 
 
 class Supervisor(ProcessManager):
@@ -48,7 +52,13 @@ class Supervisor(ProcessManager):
 
     @property
     def socket(self) -> str:
-        return posixpath.join(self.conf_dir, "supervisor.sock")
+        """Beside the config, unless that path is longer than a unix socket may be (108 bytes,
+        e.g. a deep checkout for `local`): then a short name in /tmp derived from the config."""
+        beside = posixpath.join(self.conf_dir, "supervisor.sock")
+        if len(beside.encode()) <= MAX_SOCKET_PATH:
+            return beside
+        digest = hashlib.sha256(self.conf_dir.encode()).hexdigest()[:16]
+        return f"/tmp/deploy-supervisor-{digest}.sock"
 
     def program_file(self, process: str) -> str:
         return posixpath.join(self.programs_dir, f"{process}.conf")

@@ -126,3 +126,11 @@ def test_env_template_renders_each_value():
     text = render("env.j2", None, app="api", host="h1", values={"A": "1", "B": "two words"})
     assert text.splitlines()[-2:] == ["A=1", "B='two words'"]
     assert text.startswith("# api environment")
+
+
+def test_supervisor_socket_stays_short_enough_for_a_unix_socket():
+    assert Supervisor(CONF).socket == "/srv/marketplace/supervisor/supervisor.sock"
+    deep = "/tmp/" + "d" * 120 + "/supervisor/supervisord.conf"
+    socket = Supervisor(deep).socket
+    assert socket.startswith("/tmp/deploy-supervisor-") and len(socket) < 100
+    assert Supervisor(deep).socket == socket            # stable: status finds the same daemon

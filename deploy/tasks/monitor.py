@@ -1,12 +1,23 @@
-"""Monitoring: the runbook's checks on live data (more land with the monitoring work)."""
+"""Monitoring: engagement metrics, aggregate checks and their fix, alerts, and the success criteria."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
 
 from deploy.cli import Run, deploy_task
 from deploy.database_phases import open_db, sql_root
 from deploy.db import aggregates
 from deploy.db.connect import has_table
 from deploy.errors import EXIT_FAILED, ConfigError
+from deploy.monitoring import alerting, alerts_spec, collect, criteria, flags, periods, present, report_html, tabular
+from deploy.monitoring import alerts as rules
+from deploy.monitoring.webhook import check_url
+from deploy.monitoring.recalculate import recalculate as run_recalculate
+from deploy.secrets import register
+from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
+
+FORMAT = "table (default) or csv; --csv is short for --format csv (--json for JSON)"
 
 
 @deploy_task()
@@ -24,3 +35,101 @@ def verify(run: Run):
                         d.actual_positive, d.stored_average, d.actual_average) for d in found])
     run.out.line(f"{len(found)} seller(s) with discrepancies" if found else "no discrepancies")
     return {"discrepancies": found, "count": len(found), "_exit_code": EXIT_FAILED if found else 0}
+
+
+@deploy_task(help={
+    "days": "ratings per day over the last N calendar days, UTC (default 30)",
+    "weeks": "weekly activity over the last N ISO weeks (default 12)",
+    "only": f"comma-separated tables to show: {', '.join(tabular.NAMES)} (default all)",
+    "format": FORMAT,
+    "csv": "print CSV instead of tables (one block per table; with --only NAME a plain CSV)",
+})
+def metrics(run: Run, days=None, weeks=None, only=None, format=None, csv=False):
+    """Show the runbook's engagement metrics: ratings per day, distribution, top sellers, weekly activity, participation."""
+    n_days = flags.whole_number(days, "days", 30, high=3660)
+    n_weeks = flags.whole_number(weeks, "weeks", 12, high=520)
+    chosen = flags.names(only, "only", tabular.NAMES)
+    fmt = flags.output_format(format, csv)
+    flags.not_both_json(fmt, run.out.json_mode)
+    with open_db(run) as db:
+        collect.require_ratings(db)
+        e = collect.engagement(db, periods.utc_now().date(), n_days, n_weeks, sql_root(run))
+    present.show(run.out, tabular.engagement(e, chosen, collect.MIN_RATINGS), fmt)
+    data = {"daily": e.per_day, "distribution": e.distribution, "top_sellers": e.top_sellers,
+            "weekly": e.weekly, "participation": e.participation}
+    return {"days": n_days, "weeks": n_weeks, **{n.replace("-", "_"): data[n.replace("-", "_")] for n in chosen}}
+
+
+@deploy_task(help={"dry_run": DRY_RUN, "lock_wait": LOCK_WAIT})
+def recalculate(run: Run, dry_run=False, lock_wait=None):
+    """Recompute seller aggregates from the ratings (set-based, after a verified backup, journaled)."""
+    result = run_recalculate(run, dry_run=bool(dry_run), lock_wait=lock_wait_seconds(lock_wait))
+    if dry_run:
+        run.out.line(f"-- {result.before} seller(s) disagree now; this would run:")
+        run.out.line(result.dry_run_sql or "")
+        return {"dry_run": True, "discrepancies": result.before, "sql": result.dry_run_sql}
+    if not result.before:
+        run.out.line("no discrepancies: nothing to recalculate (nothing changed, no backup taken)")
+    else:
+        run.out.line(f"recalculated: {result.sellers_changed} seller(s) changed; discrepancies "
+                     f"{result.before} -> {result.after}")
+    return {"discrepancies_before": result.before, "sellers_changed": result.sellers_changed,
+            "discrepancies_after": result.after, "backup": result.backup}
+
+
+@deploy_task(help={
+    "webhook": "post one Slack-compatible JSON message with the fired alerts to this URL",
+    "window": "scrape /metrics twice this far apart (e.g. 30s); 0 = totals since each API process "
+              "started (default: api.window in checks/alerts.yaml)",
+})
+def alerts(run: Run, webhook=None, window=None):
+    """Check the runbook's alert rules (checks/alerts.yaml); exit 1 when any fires."""
+    url = webhook_url(webhook)
+    spec = alerts_spec.load(Path(run.env.root))
+    override = flags.duration(window, "window")
+    found = alerting.evaluate(run, spec, spec.api.window if override is None else override)
+    run.out.table(None, ["rule", "subject", "state", "measured", "alert when", "detail"],
+                  [(a.rule, a.subject, a.state.upper() if a.fired else a.state, a.value, a.threshold, a.message)
+                   for a in found])
+    fired = rules.fired(found)
+    run.out.line(f"{len(fired)} alert(s) fired" if fired else "no alerts")
+    return {"alerts": [a.as_dict() for a in found], "fired": len(fired),
+            "webhook": alerting.notify(run, url, fired), "_exit_code": EXIT_FAILED if fired else 0}
+
+
+@deploy_task(help={
+    "days": "30 or 90: the runbook's 30-day or 90-day goals, measured over that many days (default 30)",
+    "html": "also write one self-contained HTML page (criteria table and charts) to PATH",
+    "format": FORMAT,
+    "csv": "print the criteria as CSV",
+})
+def report(run: Run, days=None, html=None, format=None, csv=False):
+    """Judge the runbook's success criteria: measured value, target, pass / fail / no data."""
+    n_days = flags.report_days(days)
+    fmt = flags.output_format(format, csv)
+    flags.not_both_json(fmt, run.out.json_mode)
+    if html is not None and not str(html).strip():
+        raise ConfigError("--html: expected a file path")
+    spec = alerts_spec.load(Path(run.env.root))
+    with open_db(run) as db:
+        collect.require_ratings(db)
+        data = collect.report(run.env, db, spec, n_days, periods.utc_now(), sql_root(run))
+    present.show(run.out, [tabular.criteria(data.criteria, n_days)], fmt)
+    tally = criteria.counts(data.criteria)
+    if fmt == "table":
+        run.out.line(f"{tally['pass']} passed, {tally['fail']} failed, {tally['no-data']} without data")
+    written = None
+    if html:
+        written = report_html.write(Path(html), report_html.render(data, Path(run.env.root)))
+        run.out.info(f"wrote {written}")
+    return {"days": n_days, "criteria": [c.as_dict() for c in data.criteria], "counts": tally,
+            "hosts": data.hosts, "rollout": [asdict(p) for p in data.rollout],
+            "html": str(written) if written else None}
+
+
+def webhook_url(value) -> str | None:
+    if value in (None, ""):
+        return None
+    url = check_url(str(value))
+    register(url)              # a Slack webhook URL is a credential: masked wherever it would print
+    return url

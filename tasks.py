@@ -2,7 +2,8 @@
 
 from invoke import Collection
 
-from deploy.tasks import checks, db, deploy, deploy_database, monitor, rollback, rollback_database
+from deploy.tasks import (checks, db, db_tools, deploy, deploy_database, monitor, rollback,
+                          rollback_database)
 from deploy.tasks.demo import demo
 from deploy.tasks.status import status
 
@@ -19,7 +20,7 @@ def merged(name: str, doc: str, *modules) -> Collection:
 
 namespace = Collection(
     checks,
-    db,
+    merged("db", db.__doc__, db, db_tools),
     merged("deploy", "The phases of the rollout, and its history.", deploy_database, deploy),
     merged("rollback", "Roll a phase back.", rollback_database, rollback),
     monitor,

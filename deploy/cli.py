@@ -132,7 +132,10 @@ def deploy_task(help: dict[str, str] | None = None, namespace: str | None = None
         sig = inspect.signature(body)
         extra = [inspect.Parameter("env", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
                  inspect.Parameter("json", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)]
-        wrapper.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *extra])
+        # --env and --json come first so they always get -e and -j (invoke hands out short
+        # flags in signature order: a task's own --junit must not take -j)
+        run_param, *own = sig.parameters.values()
+        wrapper.__signature__ = sig.replace(parameters=[run_param, *extra, *own])
         return task(help=helps, **task_kwargs)(wrapper)
 
     return decorate

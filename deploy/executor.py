@@ -26,9 +26,12 @@ from deploy.cli import Run
 from deploy.db import journal
 from deploy.db import lock as deploy_lock
 from deploy.db.connect import Database, connect
+from deploy.notify import notify
 from deploy.secrets import mask
 
 STARTED, OK, FAILED, UNDONE = "started", journal.OK, "failed", "undone"
+# housekeeping that the team's channel need not hear about
+QUIET_PHASES = {"backup"}
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Executor:
     db: Database
     undo_stack: list[Undo] = field(default_factory=list)
     undo_report: list[dict] = field(default_factory=list)
+    release: str | None = None     # set by a phase that ships one: it goes into the messages
 
     @property
     def env(self):
@@ -110,8 +114,17 @@ def executing(run: Run, phase: str, lock_wait: float = 0) -> Iterator[Executor]:
         db = connect(run.database, root)
         ex = Executor(run=run, phase=phase, db=db)
         started = time.monotonic()
+
+        def tell(outcome: str, **details: Any) -> None:
+            if phase in QUIET_PHASES:
+                return
+            notify(env, phase, outcome, release=ex.release, actor=run.actor,
+                   duration_s=None if outcome == "started" else time.monotonic() - started,
+                   details={"task": run.task, **details}, warn=run.out.warn)
+
         try:
             ex.event("start", STARTED, details={"task": run.task})
+            tell("started")
             try:
                 yield ex
             except BaseException as exc:
@@ -121,8 +134,10 @@ def executing(run: Run, phase: str, lock_wait: float = 0) -> Iterator[Executor]:
                                            else type(exc).__name__)
                 ex.event_quietly("finish", UNDONE if undoing else FAILED, duration_ms=_ms(started),
                                  details={"task": run.task, "error": error, "undo": ex.undo_report})
+                tell("undone" if undoing else "failed", error=error)
                 raise
             ex.event("finish", OK, duration_ms=_ms(started), details={"task": run.task})
+            tell("succeeded")
         finally:
             db.close()
 

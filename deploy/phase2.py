@@ -191,7 +191,7 @@ def _deploy(run: Run, ctx: Context, fleet: Fleet, runs: dict[str, HostRun], ex: 
     with ex.step("build") as notes:
         built = artifacts.prepare(ctx.env, ctx.app, given)
         notes.update(built.manifest.as_dict())
-    release = holder["release"] = built.manifest.release
+    release = holder["release"] = ex.release = built.manifest.release
     run.out.info(f"release {release}: {built.manifest.size / 1e6:.1f} MB, sha256 {built.manifest.sha256[:12]}...")
 
     upload(run, ctx, fleet, runs, built, journal, ex)

@@ -1,4 +1,4 @@
-"""Database: migration status, migrate, schema verify, verified backups and a guarded restore."""
+"""Database: migration status, migrate, schema verify, verified backups, a guarded restore, diagnose, client commands."""
 
 from __future__ import annotations
 

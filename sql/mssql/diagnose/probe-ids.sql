@@ -1,0 +1,6 @@
+-- The seller and rater of the newest rating: a real pair for db.diagnose to explain the app's
+-- queries with, found through the primary key (no scan of the table).
+
+SELECT TOP (1) SellerId, RaterId
+FROM dbo.SellerRatings
+ORDER BY Id DESC;

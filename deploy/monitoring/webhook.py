@@ -7,10 +7,12 @@ for the caller to warn about, never raised (the alerts themselves decide the exi
 
 from __future__ import annotations
 
+import json
+
 from urllib.parse import urlparse
 
-import requests
 
+from deploy.notify import post as deliver
 from deploy.errors import ConfigError
 from deploy.monitoring.alerts import Alert
 from deploy.secrets import mask
@@ -43,17 +45,8 @@ def message(environment: str, alerts: list[Alert]) -> dict:
 
 
 def post(url: str, payload: dict, timeout: float = 10) -> str | None:
-    """POST the message; None when the receiver took it (2xx), else the reason."""
-    try:
-        response = requests.post(url, json=payload, timeout=timeout)
-    except requests.Timeout:
-        return f"no answer within {timeout:g} s"
-    except requests.RequestException as exc:
-        # not str(exc): it carries the URL, and a Slack webhook URL is itself a secret
-        return f"cannot reach the receiver ({type(exc).__name__})"
-    if not 200 <= response.status_code < 300:
-        return f"HTTP {response.status_code}"
-    return None
+    """POST the message; None when the receiver took it (2xx), else the reason (never the URL)."""
+    return deliver(url, json.dumps(payload).encode("utf-8"), timeout)
 
 
 def _escape(text: str) -> str:

@@ -5,6 +5,7 @@ from invoke import Collection
 from deploy.tasks import (checks, db, db_tools, deploy, deploy_database, monitor, rollback,
                           rollback_database)
 from deploy.tasks.demo import demo
+from deploy.tasks.operate import logs, restart
 from deploy.tasks.status import status
 
 
@@ -25,5 +26,7 @@ namespace = Collection(
     merged("rollback", "Roll a phase back.", rollback_database, rollback),
     monitor,
     status,
+    logs,
+    restart,
     demo,
 )

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import os
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -55,8 +57,34 @@ class CommandFailed(StepFailed):
         self.result = result
 
 
+STREAM_POLL = 0.2        # how often a stream looks at its stop event
+STREAM_KEEPALIVE = 15    # seconds: a quiet stream still notices a dead connection
+
+
+class _Lines:
+    """Bytes in, whole lines out (decoded, without CR from a pty, masked)."""
+
+    def __init__(self, on_line: Callable[[str], None], limit: int = 65536):
+        self.on_line, self.limit, self.buffer = on_line, limit, b""
+
+    def feed(self, data: bytes) -> None:
+        *complete, self.buffer = (self.buffer + data).split(b"\n")
+        for raw in complete:
+            self._emit(raw)
+        if len(self.buffer) > self.limit:   # a line without end: hand it on in pieces
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            self._emit(self.buffer)
+            self.buffer = b""
+
+    def _emit(self, raw: bytes) -> None:
+        self.on_line(mask(raw.decode("utf-8", errors="replace").rstrip("\r")))
+
+
 class Host:
-    """What every transport offers: run, put, get, close."""
+    """What every transport offers: run, put, get, stream, close."""
 
     name: str
     config: HostConfig
@@ -69,6 +97,13 @@ class Host:
         raise NotImplementedError
 
     def get(self, remote: str, local: Path) -> None:
+        raise NotImplementedError
+
+    def stream(self, command: Command, on_line: Callable[[str], None],
+               stop: threading.Event | None = None) -> int | None:
+        """Run a long command (e.g. `tail -F`), handing each line of its output (stdout and stderr
+        together, masked) to on_line as it comes; returns its exit code when it ends, or None
+        once `stop` is set (the command is then ended)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -112,6 +147,31 @@ class LocalHost(Host):
 
     def get(self, remote, local):
         shutil.copyfile(remote, local)
+
+    def stream(self, command, on_line, stop=None):
+        proc = subprocess.Popen(command.render(), shell=True, executable="/bin/sh", stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        lines = _Lines(on_line)
+        try:
+            while not (stop is not None and stop.is_set()):
+                ready, _, _ = select.select([proc.stdout], [], [], STREAM_POLL)
+                if not ready:
+                    continue
+                data = os.read(proc.stdout.fileno(), 65536)
+                if not data:
+                    lines.flush()
+                    return proc.wait()
+                lines.feed(data)
+            return None
+        finally:
+            if proc.poll() is None:   # its own session: end the command and what it started
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            proc.stdout.close()
 
 
 class SSHHost(Host):
@@ -223,6 +283,38 @@ class SSHHost(Host):
             conn.get(remote, str(local))
         except (OSError, EOFError, paramiko.SSHException) as exc:
             raise StepFailed(f"{self.name}: download of {remote} failed: {mask(str(exc))}") from None
+
+    def stream(self, command, on_line, stop=None):
+        transport = self._connection().transport
+        channel = None
+        lines = _Lines(on_line)
+        try:
+            transport.set_keepalive(STREAM_KEEPALIVE)
+            channel = transport.open_session(timeout=self._ssh.connect_timeout)
+            # A pty: closing the channel hangs up the remote command (`tail -F` never ends by itself).
+            channel.get_pty(term="dumb", width=1000)
+            channel.exec_command(command.render())
+            while not (stop is not None and stop.is_set()):
+                ready, _, _ = select.select([channel], [], [], STREAM_POLL)
+                if not ready:
+                    continue
+                data = channel.recv(65536)
+                if not data:
+                    lines.flush()
+                    code = channel.recv_exit_status()
+                    if code == -1 or not transport.is_active():
+                        self._drop()
+                        raise HostUnreachable(f"{self.name}: connection lost during `{command}`")
+                    return code
+                lines.feed(data)
+            return None
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            self._drop()
+            raise HostUnreachable(f"{self.name}: connection lost during `{command}`: "
+                                  f"{mask(str(exc)) or type(exc).__name__}") from None
+        finally:
+            if channel is not None:
+                channel.close()
 
     def _drop(self) -> None:
         with self._lock:

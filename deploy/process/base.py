@@ -2,7 +2,8 @@
 
 Observe: `status_command` + the pure `parse_status`. Change: `config_files` (rendered from
 templates/), `restart_commands` (load that config and (re)start the program from `current`),
-`stop_command`. All builders are pure; hosts run what they return.
+`stop_command`. Logs: `log_command` + the pure `log_lines` / `log_noise` / `log_error`.
+All builders are pure; hosts run what they return.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class Program:
     @property
     def argv(self) -> list[str]:
         return shlex.split(self.command)
+
+    def log_file(self, stream: str) -> str:
+        """Where every template sends the program's output: <log_dir>/<process>.out.log / .err.log."""
+        return f"{self.log_dir}/{self.process}.{stream}.log"
 
 
 @dataclass(frozen=True)
@@ -83,3 +88,24 @@ class ProcessManager:
 
     def stop_command(self, program: Program) -> Command:
         raise NotImplementedError
+
+    # -- logs ------------------------------------------------------------------------------------
+    def log_command(self, program: Program, lines: int, follow: bool = False) -> Command:
+        """The program's last `lines` lines of output (of each stream it keeps: out, err); with
+        `follow`, then every new line as it comes, until the command is ended."""
+        raise NotImplementedError
+
+    def log_noise(self, line: str) -> bool:
+        """A line the manager prints around the program's own lines (headers, blank lines)."""
+        return not line.strip()
+
+    def log_lines(self, output: str, lines: int) -> list[str]:
+        """The program's own lines in the output of `log_command(..., follow=False)`."""
+        return [line for line in output.splitlines() if not self.log_noise(line)]
+
+    def log_error(self, program: Program, output: str, exit_code: int) -> str | None:
+        """Why the output of `log_command` holds no logs (manager down, unknown program), or None."""
+        if exit_code == 0:
+            return None
+        said = [line.strip() for line in output.splitlines() if line.strip()]
+        return f"{self.name}: {said[-1] if said else f'exited {exit_code}'}"

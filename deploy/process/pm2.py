@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 import time
 
 from deploy.commands.shell import Command, cmd
@@ -14,6 +15,7 @@ from deploy.process.templates import render
 
 _STATES = {"online": "running", "stopped": "stopped", "stopping": "stopped", "launching": "starting",
            "errored": "errored", "one-launch-status": "stopped"}
+_LOG_HEADER = re.compile(r"^\S.* last \d+ lines:$")   # "/path/x.out.log last 100 lines:"
 
 
 class Pm2(ProcessManager):
@@ -69,6 +71,25 @@ class Pm2(ProcessManager):
 
     def stop_command(self, program: Program) -> Command:
         return self.pm2("delete", program.process)
+
+    # -- logs ------------------------------------------------------------------------------------
+    # The runbook's `pm2 logs marketplace-api --lines 100`; --raw leaves the program's lines as it
+    # wrote them (no "0|name |" prefix, no colours), out then err.
+    def log_command(self, program: Program, lines: int, follow: bool = False) -> Command:
+        args = ["logs", program.process, "--lines", str(lines), "--raw"]
+        return self.pm2(*args) if follow else self.pm2(*args, "--nostream")
+
+    def log_noise(self, line: str) -> bool:
+        text = line.strip()
+        return not text or text.startswith(("[TAILING]", "[PM2]")) or bool(_LOG_HEADER.match(text))
+
+    def log_error(self, program: Program, output: str, exit_code: int) -> str | None:
+        if exit_code != 0:
+            return super().log_error(program, output, exit_code)
+        # pm2 answers 0 for a name it does not know: it prints its banner and no file header
+        if not any(_LOG_HEADER.match(line.strip()) for line in output.splitlines()):
+            return f"pm2 has no logs for {program.process} (not started by pm2 on this host)"
+        return None
 
 
 def extract_json_array(text: str) -> list:

@@ -10,7 +10,7 @@ import hashlib
 import posixpath
 import re
 
-from deploy.commands.shell import OR, Command, Op, cmd
+from deploy.commands.shell import OR, Command, Op, chain, cmd
 from deploy.process.base import ConfigFile, ProcessManager, ProcessState, Program
 from deploy.process.templates import render
 
@@ -22,6 +22,8 @@ QUIET = Op(">/dev/null 2>&1")
 
 
 MAX_SOCKET_PATH = 100   # sun_path holds 108 bytes; keep a margin
+LOG_LINE_BYTES = 1024   # bytes asked of `supervisorctl tail` per wanted line
+LOG_SEPARATOR = "@@deploy-logs-stderr@@"
 
 
 class Supervisor(ProcessManager):
@@ -123,3 +125,34 @@ class Supervisor(ProcessManager):
 
     def stop_command(self, program: Program) -> Command:
         return self.ctl("stop", program.process)
+
+    # -- logs ------------------------------------------------------------------------------------
+    # `supervisorctl tail -N` counts bytes, not lines: ask for enough bytes for N lines of each
+    # stream and keep the last N lines here. `supervisorctl tail -f` starts at a fixed last 1 KB
+    # per stream (a cut first line; no --lines), so following reads the files supervisord writes
+    # (the program file names them) with `tail -F`, which also survives supervisord's rotation.
+    def log_command(self, program: Program, lines: int, follow: bool = False) -> Command:
+        if follow:
+            return cmd("tail", "-q", "-n", str(lines), "-F",
+                       program.log_file("out"), program.log_file("err"))
+        size = f"-{lines * LOG_LINE_BYTES}"
+        return chain([self.ctl("tail", size, program.process, "stdout"), cmd("echo", LOG_SEPARATOR),
+                      self.ctl("tail", size, program.process, "stderr")])
+
+    def log_lines(self, output: str, lines: int) -> list[str]:
+        kept: list[str] = []
+        for section in output.split(LOG_SEPARATOR + "\n"):
+            text = section.removesuffix("\n")   # supervisorctl ends what it prints with a newline
+            found = text.splitlines()
+            if found and len(text.encode()) >= lines * LOG_LINE_BYTES:
+                found = found[1:]   # the byte window cut the first line
+            kept += [line for line in found if not self.log_noise(line)][-lines:]
+        return kept
+
+    def log_error(self, program: Program, output: str, exit_code: int) -> str | None:
+        if self.daemon_down(output):
+            return f"supervisord is not running ({self.conf})"
+        for line in output.splitlines():
+            if "ERROR (" in line:
+                return f"supervisorctl: {line.strip()}"
+        return super().log_error(program, output, exit_code)

@@ -53,6 +53,18 @@ class Systemd(ProcessManager):
     def stop_command(self, program: Program) -> Command:
         return cmd("systemctl", "stop", unit_name(program.process))
 
+    # -- logs ------------------------------------------------------------------------------------
+    # The journal of the unit. templates/systemd.service.j2 appends the program's output to
+    # files (StandardOutput=append:...), so the journal holds what systemd says about the unit
+    # (starts, stops, failures); a unit without those lines logs its output here as well.
+    def log_command(self, program: Program, lines: int, follow: bool = False) -> Command:
+        args = ["journalctl", "-u", unit_name(program.process), "-n", str(lines), "--no-pager"]
+        return cmd(*args, "-f") if follow else cmd(*args)
+
+    def log_noise(self, line: str) -> bool:
+        text = line.strip()
+        return not text or text in ("-- No entries --",) or text.startswith("-- Logs begin at ")
+
 
 def unit_name(process: str) -> str:
     return process if "." in process else f"{process}.service"

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from deploy import phase2 as p2
 from deploy.cli import Run, deploy_task
+from deploy.errors import ConfigError
+from deploy.junit import Case, writable
+from deploy.junit import write as junit_write
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
 
+JUNIT = "also write the health gates and smoke checks as a JUnit XML report to PATH (for CI)"
 ARTIFACT = ("a CI build to release instead of building here: a release folder or a .tar.gz "
             "(default: run the app's build command)")
 
 
-@deploy_task(namespace="deploy", help={"artifact": ARTIFACT, "dry_run": DRY_RUN, "lock_wait": LOCK_WAIT})
-def phase2(run: Run, artifact: str = None, dry_run: bool = False, lock_wait: str = None):
+@deploy_task(namespace="deploy", help={"artifact": ARTIFACT, "dry_run": DRY_RUN, "lock_wait": LOCK_WAIT,
+                                        "junit": JUNIT})
+def phase2(run: Run, artifact: str = None, dry_run: bool = False, lock_wait: str = None, junit: str = None):
     """Phase 2: release the API - upload, switch, restart, health gate per batch, smoke checks."""
+    report = junit_path(junit)
     outcome = p2.phase2(run, artifact=artifact, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait))
     if outcome.dry_run:
         return outcome.as_dict()
+    if report:
+        junit_write(report, "deploy.phase2", gate_cases(outcome.hosts, outcome.smoke))
     if outcome.ok:
         run.out.line(f"phase 2 complete: {outcome.release} on {len(outcome.hosts)} host(s); "
                      "the soak starts now")
@@ -45,3 +53,30 @@ def releases(run: Run):
         run.out.error(f"unreachable: {', '.join(down)}")
         data.update(_exit_code=1, error=f"unreachable: {', '.join(down)}")
     return data
+
+
+def junit_path(value: str | None):
+    """Checked before anything runs: a report that cannot be written is bad input (exit 2)."""
+    if not value:
+        return None
+    try:
+        return writable(value)
+    except OSError as exc:
+        raise ConfigError(f"--junit: cannot write {value}: {exc}") from None
+
+
+def gate_cases(hosts: list[dict], smoke: list[dict]) -> list[Case]:
+    """One test case per host's health gate and per smoke check (a gate never reached: skipped)."""
+    cases = []
+    for h in hosts:
+        gate = h.get("health")
+        if gate is None:
+            cases.append(Case("health gate", h["host"], "skipped", h.get("note") or "not reached"))
+        else:
+            cases.append(Case("health gate", h["host"], "passed" if gate["ok"] else "failed",
+                              "" if gate["ok"] else gate.get("reason") or "unhealthy",
+                              time=float(gate.get("seconds") or 0), output=gate.get("url") or ""))
+    for check in smoke:
+        cases.append(Case("smoke", check["name"], "passed" if check["ok"] else "failed",
+                          "" if check["ok"] else check.get("detail") or "failed", output=check.get("url") or ""))
+    return cases

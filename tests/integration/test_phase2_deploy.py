@@ -18,8 +18,13 @@ def test_deploy_three_hosts_then_roll_back(tmp_path, fleet3, manager):
     project = make_project(tmp_path, fleet3, manager)
     hosts = fleet3.hosts
 
-    first, doc1 = project.deploy()
+    report = tmp_path / "gates.xml"
+    first, doc1 = project.deploy("--junit", str(report))
     assert first.returncode == 0, first.stderr
+    import xml.etree.ElementTree as ET
+    cases = list(ET.parse(report).getroot().iter("testcase"))
+    assert len(cases) == 12                               # 3 health gates + 3 smoke checks x 3 hosts
+    assert not [c for c in cases if c.find("failure") is not None or c.find("skipped") is not None]
     v1 = doc1["release"]
     assert doc1["ok"] and doc1["manifest"]["sha256"] and len(doc1["manifest"]["sha256"]) == 64
     assert [project.current(h) for h in hosts] == [v1] * 3

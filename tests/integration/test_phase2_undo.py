@@ -26,10 +26,18 @@ def test_failed_health_gate_undoes_the_switched_host_and_leaves_the_rest(tmp_pat
     project.set_smoke(**{"deadline: 8s": "deadline: 2s"})
     broken = project.build_tree(tmp_path, "unhealthy", api_py=API_UNHEALTHY)
 
-    proc, doc = project.deploy("--artifact", str(broken))
+    report = tmp_path / "reports" / "gates.xml"
+    proc, doc = project.deploy("--artifact", str(broken), "--junit", str(report))
 
     assert proc.returncode == 1, proc.stderr
     assert "health gate" in doc["error"] and "HTTP 500" in doc["error"]
+    import xml.etree.ElementTree as ET
+    cases = {(c.get("classname"), c.get("name")): c for c in ET.parse(report).getroot().iter("testcase")}
+    first_host = fleet3.hosts[0].name
+    assert "HTTP 500" in cases[("health gate", first_host)].find("failure").get("message")
+    assert cases[("health gate", fleet3.hosts[2].name)].find("skipped") is not None
+    assert sum(c.find("failure") is not None for c in cases.values()) == 1
+    assert TEST_JWT_SECRET not in report.read_text()
     notes = {h["host"]: h["note"] for h in doc["hosts"]}
     first, second, third = (h.name for h in fleet3.hosts)
     assert notes == {first: "switched back", second: "untouched", third: "untouched"}

@@ -2,8 +2,8 @@
 
 from invoke import Collection
 
-from deploy.tasks import (checks, db, db_tools, deploy, deploy_database, monitor, rollback,
-                          rollback_database)
+from deploy.tasks import (checks, db, db_tools, deploy, deploy_database, deploy_web, monitor, rollback,
+                          rollback_database, rollback_web, rollout)
 from deploy.tasks.demo import demo
 from deploy.tasks.operate import logs, restart
 from deploy.tasks.status import status
@@ -22,8 +22,9 @@ def merged(name: str, doc: str, *modules) -> Collection:
 namespace = Collection(
     checks,
     merged("db", db.__doc__, db, db_tools),
-    merged("deploy", "The phases of the rollout, and its history.", deploy_database, deploy),
-    merged("rollback", "Roll a phase back.", rollback_database, rollback),
+    merged("deploy", "The phases of the rollout, and its history.", deploy_database, deploy, deploy_web),
+    merged("rollback", "Roll a phase back.", rollback_database, rollback, rollback_web),
+    rollout,
     monitor,
     status,
     logs,

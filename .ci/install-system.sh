@@ -5,12 +5,12 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 export DEBIAN_FRONTEND=noninteractive
-packages=(openssh-server postgresql odbc-postgresql unixodbc haproxy iproute2)
+packages=(openssh-server postgresql odbc-postgresql unixodbc haproxy iproute2 prometheus)
 
 have() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ]; }
 
 system_parts_present() {
-  have sshd && have haproxy && have ip && have odbcinst &&
+  have sshd && have haproxy && have ip && have odbcinst && have prometheus &&
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null &&
     odbcinst -q -d | grep -qx '\[PostgreSQL Unicode\]'
 }

@@ -221,6 +221,9 @@ class RolloutSettings(Model):
     stages: tuple[int, ...] = (10, 25, 50, 100)
     soak_after_api: Duration = 0
     stage_soak: Duration = 0
+    observe: Duration | None = None          # window judged after each change (None: checks/rollout.yaml)
+    metrics: Literal["probe", "prometheus"] | None = None   # gate source (None: checks/rollout.yaml)
+    prometheus_url: SecretOrStr | None = None               # for the prometheus source
 
     @field_validator("stages")
     @classmethod

@@ -102,8 +102,10 @@ class Verdict:
     version: str | None = None
 
 
-def health_verdict(answer: Answer, expected_version: str | None) -> Verdict:
-    """Healthy: HTTP 200, a JSON body with status ok, and (when given) the expected version."""
+def health_verdict(answer: Answer, expected_version: str | None,
+                   expected_flag: dict | None = None) -> Verdict:
+    """Healthy: HTTP 200, a JSON body with status ok, and (when given) the expected version and
+    feature flag ({"enabled": bool, "percentage": int}, as /health's "flag" or a flag.json body)."""
     if answer.status is None:
         return Verdict(False, answer.error or "no answer")
     if answer.status != 200:
@@ -120,7 +122,26 @@ def health_verdict(answer: Answer, expected_version: str | None) -> Verdict:
         return Verdict(False, f"status {body.get('status')!r}", version)
     if expected_version is not None and version != expected_version:
         return Verdict(False, f"version {version!r}, want {expected_version!r}", version)
+    if expected_flag is not None:
+        served = flag_served(body)
+        if served != expected_flag:
+            return Verdict(False, f"flag {_flag_text(served)}, want {_flag_text(expected_flag)}", version)
     return Verdict(True, "healthy", version)
+
+
+def flag_served(body: dict) -> dict | None:
+    """The flag a health body reports: {"enabled", "percentage"}, or None when it reports none."""
+    flag = body.get("flag") if isinstance(body.get("flag"), dict) else body
+    enabled, pct = flag.get("enabled"), flag.get("percentage")
+    if not isinstance(enabled, bool) or not isinstance(pct, int) or isinstance(pct, bool):
+        return None
+    return {"enabled": enabled, "percentage": pct}
+
+
+def _flag_text(flag: dict | None) -> str:
+    if flag is None:
+        return "not reported"
+    return f"{flag['percentage']}%" if flag["enabled"] else f"off ({flag['percentage']}%)"
 
 
 @dataclass
@@ -170,12 +191,13 @@ class GateResult:
 def wait_healthy(url: str, expected_version: str | None, policy: HealthPolicy,
                  fetch: Callable[[str, float], Answer] = http_get,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> GateResult:
+                 sleep: Callable[[float], None] = time.sleep,
+                 expected_flag: dict | None = None) -> GateResult:
     """Poll url until `policy.passes` consecutive healthy answers, or the deadline."""
     started = clock()
     poll = HealthPoll(policy)
     while True:
-        poll.record(health_verdict(fetch(url, policy.timeout), expected_version))
+        poll.record(health_verdict(fetch(url, policy.timeout), expected_version, expected_flag))
         elapsed = clock() - started
         if poll.done:
             return GateResult(True, url, "healthy", poll.attempts, elapsed, poll.last.version)

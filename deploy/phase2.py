@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from deploy import artifact as artifacts
-from deploy import gates, lb as lb_mod, releases
+from deploy import flag_journal, gates, lb as lb_mod, releases
 from deploy.cli import Run
 from deploy.commands import haproxy
 from deploy.commands import release as rc
@@ -50,6 +50,8 @@ class Context:
     spec: gates.SmokeSpec
     lb: lb_mod.HAProxy | None
     hosts: list[HostConfig]
+    # the feature flag's live values, rendered into a new env file over what config says
+    env_overrides: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, env: Environment, app: str = APP) -> "Context":
@@ -163,6 +165,7 @@ def phase2(run: Run, artifact: str | None = None, dry_run: bool = False, lock_wa
     with Fleet(env, ctx.hosts) as fleet:
         runs = {h.name: HostRun(h.name, h.config) for h in fleet.hosts}
         if dry_run:
+            ctx.env_overrides = flag_journal.live_env_quietly(run)
             release = artifacts.planned_release(env, app, given)
             down = observe(fleet, ctx, runs)
             for r in runs.values():
@@ -187,6 +190,7 @@ def phase2(run: Run, artifact: str | None = None, dry_run: bool = False, lock_wa
 def _deploy(run: Run, ctx: Context, fleet: Fleet, runs: dict[str, HostRun], ex: Executor,
             given: Path | None, token: Secret | None, holder: dict) -> Outcome:
     journal = Journal(ex)
+    ctx.env_overrides = flag_journal.live_env(ex.db, ctx.env.name)
     run.out.info("phase 2: building the artifact ..." if given is None else f"phase 2: packing {given} ...")
     with ex.step("build") as notes:
         built = artifacts.prepare(ctx.env, ctx.app, given)
@@ -239,7 +243,7 @@ def upload(run: Run, ctx: Context, fleet: Fleet, runs: dict[str, HostRun], built
             notes["before"] = r.before.current
             prepare, *rest = releases.upload_steps(
                 ctx.env, ctx.app, host.config, release, built.path, built.manifest.sha256,
-                built.manifest.git_sha, ctx.manager, ctx.program)
+                built.manifest.git_sha, ctx.manager, ctx.program, ctx.env_overrides)
             releases.apply(host, [prepare])   # refuses a release id the host already has ...
             ex.on_failure(f"remove release {release} from {host.name}",   # ... so this removes only ours
                           lambda: releases.remove_unless_current(host, ctx.layout, release))
@@ -380,12 +384,12 @@ def _raise_failed(result, what: str) -> None:
 
 # -- rollback.backend ---------------------------------------------------------------------------------
 def rollback_backend(run: Run, to: str | None = None, dry_run: bool = False, lock_wait: float = 0,
-                     app: str = APP) -> Outcome:
+                     app: str = APP, phase: str = ROLLBACK_PHASE, ctx: Context | None = None) -> Outcome:
     """Every API host back on its previous release (or `to`), rolling and health-gated."""
     env = run.env
     if to is not None and not rc.valid_release_id(to):
         raise ConfigError(f"--to {to!r} is not a release id")
-    ctx = Context.load(env, app)
+    ctx = ctx or Context.load(env, app)
     with Fleet(env, ctx.hosts) as fleet:
         runs = {h.name: HostRun(h.name, h.config) for h in fleet.hosts}
         plan_rollback(fleet, ctx, runs, to)
@@ -394,7 +398,7 @@ def rollback_backend(run: Run, to: str | None = None, dry_run: bool = False, loc
         ctx.check_lb()
         holder: dict[str, Any] = {"release": to}
         try:
-            with executing(run, ROLLBACK_PHASE, lock_wait) as ex:
+            with executing(run, phase, lock_wait) as ex:
                 holder["ex"] = ex
                 plan_rollback(fleet, ctx, runs, to)   # again under the lock: a deploy may have ended
                 roll(run, ctx, fleet, runs, Journal(ex), ex, with_env=False)
@@ -509,11 +513,12 @@ def table(run: Run, title: str, runs: dict[str, HostRun], release: str | None) -
 
 # -- --dry-run ---------------------------------------------------------------------------------------------
 def dry_run_outcome(run: Run, ctx: Context, runs: dict[str, HostRun], release: str, given: Path | None,
-                    rollback: bool = False) -> Outcome:
+                    rollback: bool = False, smoke: bool = True) -> Outcome:
     """The plan, host by host, with the commands a run would send (secrets as ***)."""
     env = ctx.env
     out = run.out
-    what = "rollback.backend" if rollback else f"phase 2: release {release} of {ctx.app}"
+    what = ("rollback.backend" if ctx.app == APP else f"rollback of {ctx.app}") if rollback \
+        else f"{'phase 2: ' if ctx.app == APP else ''}release {release} of {ctx.app}"
     out.line(f"{what} - dry run, nothing changes")
     out.line(f"hosts: {', '.join(r.name for r in runs.values())}; batches of {env.batches.size}, "
              f"max_fail {env.batches.max_fail}; process manager {ctx.manager.name}"
@@ -541,7 +546,8 @@ def dry_run_outcome(run: Run, ctx: Context, runs: dict[str, HostRun], release: s
         steps: list[str] = []
         if not rollback:
             steps += [s.show() for s in releases.upload_steps(
-                env, ctx.app, r.config, release, tarball, PENDING_SHA, None, ctx.manager, ctx.program)]
+                env, ctx.app, r.config, release, tarball, PENDING_SHA, None, ctx.manager, ctx.program,
+                ctx.env_overrides)]
         if r.target == before.current:
             steps.append(f"skip    already on {r.target}")
         else:
@@ -562,7 +568,7 @@ def dry_run_outcome(run: Run, ctx: Context, runs: dict[str, HostRun], release: s
     if not rollback:
         out.line("")
         out.line("after the last batch:")
-        for base in (releases.base_url(env, ctx.app, h) for h in ctx.hosts):
+        for base in (releases.base_url(env, ctx.app, h) for h in ctx.hosts if smoke):
             for check in ctx.spec.checks:
                 auth = " with a bearer token" if check.auth == "bearer" else ""
                 out.line(f"  smoke   {check.method} {base}{check.path}{auth} -> {check.expect}")

@@ -112,18 +112,22 @@ def host_address(host: HostConfig) -> str:
     return host.address or "127.0.0.1"
 
 
-def env_values(env: Environment, app: str, host: HostConfig) -> dict[str, object]:
+def env_values(env: Environment, app: str, host: HostConfig,
+               overrides: dict[str, str] | None = None) -> dict[str, object]:
     """The app's env file: shared env, the app's own, then HOST (the host's address) and PORT
-    (the app's port) unless configured - so the app listens where the gates and the LB look."""
-    values: dict[str, object] = dict(env.app_env(app))
+    (the app's port) unless configured - so the app listens where the gates and the LB look.
+    `overrides` win over config: the feature flag's live values, which phase 3 moves (a new
+    release must not switch the feature back to what the YAML file says)."""
+    values: dict[str, object] = {**env.app_env(app), **(overrides or {})}
     values.setdefault("HOST", host_address(host))
     values.setdefault("PORT", str(app_config(env, app).port))
     return values
 
 
-def render_env(env: Environment, app: str, host: HostConfig, secrets: bool) -> str:
+def render_env(env: Environment, app: str, host: HostConfig, secrets: bool,
+               overrides: dict[str, str] | None = None) -> str:
     """The env file text; secrets revealed only when `secrets` (the copy written to the host)."""
-    values = env_values(env, app, host)
+    values = env_values(env, app, host, overrides)
     shown = {k: (reveal(v) if secrets else str(v)) if isinstance(v, Secret) else str(v)
              for k, v in values.items()}
     return render(ENV_TEMPLATE, env.root or None, app=app, host=host.name, values=shown)
@@ -141,7 +145,7 @@ def base_url(env: Environment, app: str, host: HostConfig) -> str:
 # -- step lists -----------------------------------------------------------------------------------
 def upload_steps(env: Environment, app: str, host: HostConfig, release: str, tarball: Path | None,
                  sha256: str, git_sha: str | None, manager: ProcessManager,
-                 program: Program) -> list[Step]:
+                 program: Program, overrides: dict[str, str] | None = None) -> list[Step]:
     """Everything a host gets before its switch: the release unpacked and verified, the new env
     file staged (0600), the process manager's config files. Nothing here changes what runs."""
     layout = layout_for(env, app)
@@ -151,7 +155,8 @@ def upload_steps(env: Environment, app: str, host: HostConfig, release: str, tar
         Exec(chain([rc.verify_checksum(layout, release, sha256), rc.unpack(layout, release, git_sha)]),
              "verify checksum, unpack"),
         Upload(layout.staged_env(release), f"env file of {app}", mode=0o600,
-               text=render_env(env, app, host, secrets=True), preview=render_env(env, app, host, secrets=False)),
+               text=render_env(env, app, host, secrets=True, overrides=overrides),
+               preview=render_env(env, app, host, secrets=False, overrides=overrides)),
     ]
     for conf in manager.config_files(program):
         steps.append(Upload(conf.path, conf.what, mode=conf.mode, text=conf.text, preview=conf.text))

@@ -16,6 +16,7 @@ from invoke.exceptions import Exit
 
 from deploy import config
 from deploy.db.connect import connect, has_table
+from deploy.rollout_traffic import serve_users
 from deploy.traffic import buyer_seller_pairs, rate_sellers
 
 DEMO_USERS, DEMO_ORDERS, DEMO_RATINGS = 300, 900, 60
@@ -87,6 +88,16 @@ STEPS: list[tuple[str, Callable[[str], int]]] = [
     ("Phase 2: API release (artifact, atomic switch, restart, health gate, smoke checks)",
      _invoke("deploy.phase2")),
     ("The rating API in use: buyers rate sellers", app_traffic),
+    ("Phase 3: the web release, then the rating feature for 10% of users (soak, metrics gate before and after)",
+     _invoke("deploy.phase3", "--rollout", "10")),
+    ("Users at 10%: API reads, seller pages, who sees the rating UI", serve_users),
+    ("Phase 3: 25% of users", _invoke("deploy.phase3", "--rollout", "25")),
+    ("Users at 25%", serve_users),
+    ("Phase 3: 50% of users", _invoke("deploy.phase3", "--rollout", "50")),
+    ("Users at 50%", serve_users),
+    ("Phase 3: 100% of users", _invoke("deploy.phase3", "--rollout", "100")),
+    ("Users at 100%", serve_users),
+    ("Sticky bucketing: where user 42 falls", _invoke("rollout.explain", "--user", "42")),
     ("Phase 4: backfill the aggregates and prove zero discrepancies", _invoke("deploy.phase4")),
     ("Monitoring: stored aggregates against actual ratings", _invoke("monitor.verify")),
     ("Monitoring: engagement metrics for the demo's traffic", _invoke("monitor.metrics", "--days", "7")),

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from deploy.cli import Run, deploy_task
-from deploy.errors import EXIT_FAILED
+from deploy.database_phases import open_db, sql_root
+from deploy.db import journal, migrate
+from deploy.errors import EXIT_FAILED, DeployError
+from deploy.secrets import mask
 from deploy.status import gather
 
 
 @deploy_task()
 def status(run: Run):
-    """Show the environment, each host (reachable or not) and each app's process state."""
+    """Show each host (reachable or not), each app's release, process state and flag %, pending migrations, last events."""
     env = run.env
     rows = gather(env)
     run.out.line(f"environment {env.name}: {len(env.hosts)} host(s), database {env.database.dialect}, "
@@ -17,15 +20,41 @@ def status(run: Run):
     table_rows = []
     for row in rows:
         if not row.reachable:
-            table_rows.append((row.host, row.address, "DOWN", "", "", "", "", row.error or ""))
+            table_rows.append((row.host, row.address, "DOWN", "", "", "", "", "", row.error or ""))
             continue
         if not row.apps:
-            table_rows.append((row.host, row.address, "up", "", "", "", "", "no apps for its roles"))
+            table_rows.append((row.host, row.address, "up", "", "", "", "", "", "no apps for its roles"))
         for app, state in row.apps.items():
             detail = f"pid {state.pid}, uptime {state.uptime}" if state.pid else state.detail
+            flag = row.flags.get(app)
             table_rows.append((row.host, row.address, "up", app, row.releases.get(app) or "-", state.name,
-                               state.state, detail))
-    run.out.table(None, ["host", "address", "reachable", "app", "release", "process", "state", "detail"], table_rows)
+                               state.state, flag.describe() if flag else "-", detail))
+    run.out.table(None, ["host", "address", "reachable", "app", "release", "process", "state", "flag", "detail"],
+                  table_rows)
+    database = database_summary(run)
+    if database.get("error"):
+        run.out.line(f"database: {database['error']}")
+    else:
+        pending = [m["version"] + "_" + m["name"] for m in database["migrations"] if m["state"] != "applied"]
+        run.out.line("migrations: " + (f"{len(pending)} not applied: {', '.join(pending)}" if pending
+                                       else f"all {len(database['migrations'])} applied"))
+        run.out.table("Last events", ["at (UTC)", "phase", "action", "host", "outcome"],
+                      [(e["at"], e["phase"], e["action"], e["host"] or "", e["outcome"])
+                       for e in database["events"]])
     down = [r.host for r in rows if not r.reachable]
-    return {"hosts": [r.as_dict() for r in rows], "down": down,
+    return {"hosts": [r.as_dict() for r in rows], "down": down, "database": database,
             "_exit_code": EXIT_FAILED if down else 0}
+
+
+def database_summary(run: Run, events: int = 5) -> dict:
+    """Pending migrations and the newest journal events; an unreachable database is reported,
+    not fatal (status must work when the database is the problem)."""
+    try:
+        with open_db(run) as db:
+            states = migrate.status(db, sql_root(run))
+            newest = journal.query(db, environment=run.env.name, limit=events)
+    except DeployError as exc:
+        return {"error": mask(str(exc))}
+    return {"migrations": [{"version": m.version, "name": m.name, "state": m.state} for m in states],
+            "events": [{"at": e.at.strftime("%Y-%m-%d %H:%M:%S"), "phase": e.phase, "action": e.action,
+                        "host": e.host, "outcome": e.outcome} for e in newest]}

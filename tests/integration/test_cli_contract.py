@@ -104,6 +104,7 @@ def test_status_json_summary_for_ci(tmp_path):
     assert host["host"] == "box" and host["reachable"] is True
     assert host["apps"]["api"]["process"] == "marketplace-api"
     assert host["apps"]["api"]["state"] == "absent"
+    assert "does not exist" in doc["database"]["error"]     # reported, not fatal
 
 
 def test_json_error_still_prints_a_document(tmp_path):

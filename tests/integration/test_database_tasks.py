@@ -106,6 +106,10 @@ def test_phase1_applies_then_a_rerun_changes_nothing(project):
     assert code == 0 and doc["nothing_pending"] is True and doc["applied"] == []
     assert len(project.backups()) == 1          # nothing pending: not even a backup
 
+    code, doc = project.json("status")
+    assert [m["state"] for m in doc["database"]["migrations"]] == ["applied"]
+    assert doc["database"]["events"][0]["phase"] == "phase1"
+
     code, doc = project.json("deploy.history")
     actions = [(e["phase"], e["action"], e["outcome"]) for e in doc["events"]]
     assert ("phase1", "finish", "ok") in actions and ("phase1", "backup", "ok") in actions

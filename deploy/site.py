@@ -1,0 +1,97 @@
+"""The apps phase 3 works on, loaded once from config: the API and the web app, their hosts, and
+the flag units (one per app per host; one local unit for a web app in command mode)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy import flag as flag_mod
+from deploy import gates, metrics_gate, phase2 as p2, releases, web_release
+from deploy.config import Environment, HostConfig
+from deploy.errors import ConfigError
+from deploy.hosts import Fleet, Host
+from deploy.rollout import FlagState, state_from_env
+from deploy.secrets import Secret
+
+API, WEB = "api", "web"
+
+
+@dataclass
+class Site:
+    env: Environment
+    api: p2.Context | None                      # None: no API app configured
+    web: p2.Context | None                      # process or static mode
+    publisher: web_release.LocalPublisher | None   # command mode
+    smoke: gates.SmokeSpec
+    token: Secret | None = None
+    hosts: list[HostConfig] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, env: Environment) -> "Site":
+        if API not in env.apps and WEB not in env.apps:
+            raise ConfigError(f"{env.source_file}: phase 3 needs apps.api and/or apps.web")
+        api = p2.Context.load(env, API) if API in env.apps else None
+        web = publisher = None
+        if WEB in env.apps:
+            if web_release.mode(env) == "command":
+                publisher = web_release.LocalPublisher(env)
+            else:
+                web = web_release.host_context(env)
+        smoke = gates.load_spec(Path(env.root))
+        site = cls(env, api, web, publisher, smoke)
+        site.token = p2._smoke_token(api) if api else None
+        names = {h.name for ctx in (api, web) if ctx for h in ctx.hosts}
+        site.hosts = [h for h in env.hosts if h.name in names]
+        return site
+
+    @property
+    def web_mode(self) -> str | None:
+        return web_release.mode(self.env) if WEB in self.env.apps else None
+
+    def default_state(self, app: str) -> FlagState:
+        """What an app runs with when its env file has no flag lines: config, else off."""
+        return state_from_env(self.env.app_env(app)) or FlagState(False, 0)
+
+    @property
+    def configured(self) -> FlagState:
+        return self.default_state(API if API in self.env.apps else WEB)
+
+    def view(self, fleet: Fleet, ctx: p2.Context) -> Fleet:
+        """The fleet's hosts of one app, sharing their connections (one per host per command)."""
+        sub = object.__new__(Fleet)
+        sub.env = fleet.env
+        names = {h.name for h in ctx.hosts}
+        sub.hosts = [h for h in fleet.hosts if h.name in names]
+        return sub
+
+    # -- flag units ---------------------------------------------------------------------------------
+    def target(self, ctx: p2.Context) -> flag_mod.AppTarget:
+        def reload(host: Host) -> None:
+            releases.apply(host, releases.restart_steps(ctx.manager, ctx.program))
+
+        def lb_out(host: Host) -> None:
+            ctx.lb.drain(ctx.backend, host.name, ctx.spec.drain.deadline, ctx.spec.drain.interval)
+
+        def lb_in(host: Host) -> None:
+            ctx.lb.ready(ctx.backend, host.name)
+
+        behind_lb = ctx.lb is not None
+        return flag_mod.AppTarget(ctx.app, ctx.layout, reload, lambda h: ctx.health_url(h.config),
+                                  ctx.spec.health, lb_out if behind_lb else None, lb_in if behind_lb else None)
+
+    def units(self, fleet: Fleet, web_live: str | None, journaled: FlagState | None) -> list:
+        """API units first, then web: the order the flag rolls in."""
+        found = []
+        for ctx in (self.api, self.web):
+            if ctx is None:
+                continue
+            target = self.target(ctx)
+            found += [flag_mod.HostUnit(target, h) for h in self.view(fleet, ctx).hosts]
+        if self.publisher is not None and web_live:
+            found.append(web_release.LocalUnit(self.publisher, web_live, journaled))
+        return found
+
+    def probe_targets(self, with_web: bool) -> list[metrics_gate.ProbeTarget]:
+        targets = metrics_gate.probe_targets(self.env, self.smoke, self.token)
+        return [t for t in targets if with_web or t.app != WEB]

@@ -40,20 +40,27 @@ def test_api_answering_5xx_trips_the_observation_gate_and_reverts(live):
     project = live
     at_10(project)
 
+    broken = threading.Event()
+
     def break_api_once_25_is_live():
         wait_for(lambda: all(project.served()[f"{h.name}/api"] == 25 for h in project.api_hosts), timeout=60)
         project.ratings_switch(on=False)
+        broken.set()
 
     breaker = threading.Thread(target=break_api_once_25_is_live, daemon=True)
     breaker.start()
     try:
-        proc, doc = project.phase3("--rollout", "25")
-        breaker.join(timeout=5)
+        # an observation window long enough that the breaker, polling /health, always lands in it
+        # (on a loaded machine a 1 s window could close before the API is broken)
+        proc, doc = project.phase3("--rollout", "25", "--observe", "8s")
+        breaker.join(timeout=60)
     finally:
-        project.ratings_switch(on=True)
+        if broken.is_set():
+            project.ratings_switch(on=True)
 
+    assert broken.is_set(), "the API was never broken: 25% never became live on every API host"
     assert proc.returncode == 1, proc.stderr
-    assert "metrics gate over 1s after the change failed" in doc["error"] and "error rate" in doc["error"]
+    assert "metrics gate over 8s after the change failed" in doc["error"] and "error rate" in doc["error"]
     assert "HTTP 503, want 200" in doc["error"]                 # which check failed how
     assert set(project.served().values()) == {10}               # every host back at the previous value
     assert [u["ok"] for u in doc["undo"]] == [True]            # one undo: every changed unit, in parallel

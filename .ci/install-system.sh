@@ -1,18 +1,44 @@
 #!/usr/bin/env bash
-# Installs the system parts the integration tests use (shared/TESTING.md): sshd, PostgreSQL with
-# its ODBC driver, HAProxy and iproute2 from apt, pm2 from npm into <repo>/.work/node.
-# Idempotent: each part is skipped when already present. apt needs root; CI runs as root.
+# Installs every system program the strict test suite needs (shared/TESTING.md) on a fresh machine:
+# each line of `apt_programs` is "<program> <Debian package>", the program looked for on PATH, in
+# /usr/sbin, or as a glob. tests/support/programs.py lists the same programs for the tests'
+# skip-or-fail checks, and tests/unit/test_system_programs.py fails when one of them is not
+# installed here - a green CI must never hide a missing install step.
+# Idempotent: a package is installed only when its program is missing. apt needs root (CI is root).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 export DEBIAN_FRONTEND=noninteractive
-packages=(openssh-server postgresql odbc-postgresql unixodbc haproxy iproute2 prometheus)
 
-have() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ]; }
+apt_programs=(
+  "sshd openssh-server"
+  "ssh-keygen openssh-client"
+  "unshare util-linux"
+  "nsenter util-linux"
+  "ip iproute2"
+  "/usr/lib/postgresql/*/bin/initdb postgresql"
+  "/usr/lib/postgresql/*/bin/pg_dump postgresql-client"
+  "odbcinst unixodbc"
+  "odbc:PostgreSQL-Unicode odbc-postgresql"
+  "haproxy haproxy"
+  "prometheus prometheus"
+  "promtool prometheus"
+  "chromium chromium"
+  "node nodejs"
+  "npm npm"
+)
+# npm packages, installed into <repo>/.work/node: "<program> <package@range>"
+npm_programs=(
+  "pm2 pm2@5"
+)
 
-system_parts_present() {
-  have sshd && have haproxy && have ip && have odbcinst && have prometheus &&
-    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null &&
-    odbcinst -q -d | grep -qx '\[PostgreSQL Unicode\]'
+have() {
+  case "$1" in
+    # an ODBC driver by its registered name, '-' standing for a space: odbc:PostgreSQL-Unicode
+    odbc:*) local driver=${1#odbc:}
+            command -v odbcinst >/dev/null && odbcinst -q -d | grep -qx "\[${driver//-/ }\]" ;;
+    /*) compgen -G "$1" >/dev/null ;;
+    *) command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] ;;
+  esac
 }
 
 apt_install() {
@@ -37,29 +63,32 @@ apt_install() {
   if [ -n "$blocker" ]; then rm -f "$blocker"; trap - EXIT; fi
 }
 
-if system_parts_present; then
-  echo "system packages: present (sshd, PostgreSQL, ODBC driver, HAProxy, iproute2)"
+missing_packages=()
+for line in "${apt_programs[@]}"; do
+  read -r program package <<<"$line"
+  if ! have "$program" && [[ " ${missing_packages[*]} " != *" $package "* ]]; then
+    missing_packages+=("$package")
+  fi
+done
+if [ ${#missing_packages[@]} -eq 0 ]; then
+  echo "system packages: present (${#apt_programs[@]} programs)"
 else
-  apt_install "${packages[@]}"
-  system_parts_present || { echo "system packages: still missing after install" >&2; exit 1; }
-  echo "system packages: installed ${packages[*]}"
+  apt_install "${missing_packages[@]}"
+  for line in "${apt_programs[@]}"; do
+    read -r program package <<<"$line"
+    have "$program" || { echo "system packages: $program still missing after installing $package" >&2; exit 1; }
+  done
+  echo "system packages: installed ${missing_packages[*]}"
 fi
 
-if have unshare && have nsenter; then
-  echo "namespaces tools: present (unshare, nsenter)"
-else
-  apt_install util-linux
-  echo "namespaces tools: installed util-linux"
-fi
-
-pm2="$repo/.work/node/node_modules/.bin/pm2"
-if [ -x "$pm2" ]; then
-  echo "pm2: present ($pm2)"
-else
-  have npm || apt_install nodejs npm
-  npm install --prefix "$repo/.work/node" --no-audit --no-fund --loglevel=error pm2@5 >/dev/null </dev/null
-  [ -x "$pm2" ] || { echo "pm2: npm install finished but $pm2 is missing" >&2; exit 1; }
-  # the version from package.json: running pm2 would start a daemon in ~/.pm2
-  version=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$repo/.work/node/node_modules/pm2/package.json" | head -1)
-  echo "pm2: installed $version into $repo/.work/node"
-fi
+for line in "${npm_programs[@]}"; do
+  read -r program spec <<<"$line"
+  bin="$repo/.work/node/node_modules/.bin/$program"
+  if [ -x "$bin" ]; then
+    echo "$program: present ($bin)"
+    continue
+  fi
+  npm install --prefix "$repo/.work/node" --no-audit --no-fund --loglevel=error "$spec" >/dev/null </dev/null
+  [ -x "$bin" ] || { echo "$program: npm install $spec finished but $bin is missing" >&2; exit 1; }
+  echo "$program: installed $spec into $repo/.work/node"
+done

@@ -14,7 +14,6 @@ apt_programs=(
   "ssh-keygen openssh-client"
   "unshare util-linux"
   "nsenter util-linux"
-  "ip iproute2"
   "/usr/lib/postgresql/*/bin/initdb postgresql"
   "/usr/lib/postgresql/*/bin/pg_dump postgresql-client"
   "odbcinst unixodbc"

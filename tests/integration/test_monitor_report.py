@@ -128,14 +128,14 @@ def count_colour(rows, rgb: tuple[int, int, int]) -> int:
 
 
 def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
-    binary = need_binary("chromium", "chromium-browser")
+    binary = need_binary("chromium")
     return subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                            "--hide-scrollbars", f"--user-data-dir={profile}", *args],
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
 def test_html_report_shows_its_charts_in_chromium(tmp_path, request):
-    need_binary("chromium", "chromium-browser")
+    need_binary("chromium")
     project = make_project("sqlite", tmp_path, request)
     now = datetime.now(timezone.utc)
     journal_rollout(project, now)

@@ -4,7 +4,6 @@ comes back to ready only after its health gate passes."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import textwrap
@@ -20,7 +19,6 @@ from deploy.lb import HAProxy
 from tests.integration.test_phase2_support import journal_events, make_project
 from tests.support import strict
 
-HAPROXY = "/usr/sbin/haproxy"
 MAX_REQUESTS = 20_000      # the load is bounded: this many at most ...
 LOAD_DEADLINE = 90         # ... within this many seconds at most
 WORKERS = 6
@@ -36,8 +34,7 @@ def _free_port() -> int:
 def haproxy_for(tmp_path):
     """haproxy_for(fleet, app_port) -> (frontend URL, admin endpoint): HAProxy in front of the
     fleet's API hosts; stopped (by its pid) at the end of the test."""
-    if not os.access(HAPROXY, os.X_OK):
-        strict.missing(f"needs HAProxy at {HAPROXY} (apt-get install haproxy)")
+    haproxy = strict.need_binary("haproxy")
     started: list[subprocess.Popen] = []
 
     def start(fleet, app_port: int) -> tuple[str, str]:
@@ -60,10 +57,10 @@ def haproxy_for(tmp_path):
                 balance roundrobin
             {servers}
             """).format(admin=admin, front=front, servers=servers))
-        check = subprocess.run([HAPROXY, "-c", "-f", str(cfg)], capture_output=True, text=True)
+        check = subprocess.run([haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
         log = open(tmp_path / "haproxy.log", "w")
-        proc = subprocess.Popen([HAPROXY, "-f", str(cfg), "-db"], stdout=log, stderr=log,
+        proc = subprocess.Popen([haproxy, "-f", str(cfg), "-db"], stdout=log, stderr=log,
                                 stdin=subprocess.DEVNULL)
         started.append(proc)
         deadline = time.monotonic() + 10

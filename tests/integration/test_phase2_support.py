@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -39,10 +38,9 @@ MIGRATION = REPO / "sql" / "sqlite" / "migrations" / "20240101000000_add_seller_
 def need_process_manager(manager: str) -> None:
     if manager == "supervisor" and not (VENV_BIN / "supervisord").exists():
         strict.missing("needs supervisord in the project's venv (pip install supervisor)")
-    if manager == "pm2" and not PM2.exists():
-        strict.missing(f"needs pm2 at {PM2} (.ci/install-system.sh installs it)")
-    if manager == "pm2" and not shutil.which("node"):
-        strict.missing("pm2 needs node on PATH")
+    if manager == "pm2":
+        strict.need_binary("pm2")
+        strict.need_binary("node")
 
 
 def seed_database(host) -> None:

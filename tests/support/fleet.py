@@ -467,9 +467,7 @@ def _openssh_version(sshd: str) -> tuple[int, int]:
 def _check_system() -> str:
     """Return the sshd path, or skip (fail when strict) naming what is missing."""
     strict.need_root()
-    sshd = shutil.which("sshd") or ("/usr/sbin/sshd" if os.access("/usr/sbin/sshd", os.X_OK) else None)
-    if sshd is None:
-        strict.missing("fleet hosts need sshd (apt-get install openssh-server)")
+    sshd = strict.need_binary("sshd")
     strict.need_binary("unshare")
     strict.need_binary("nsenter")
     strict.need_binary("ssh-keygen")

@@ -81,7 +81,8 @@ def free_port() -> int:
 def why_unavailable() -> str | None:
     """None when a cluster can start here, else the one-line reason it cannot."""
     if find_bin_dir() is None:
-        return "needs PostgreSQL server binaries (/usr/lib/postgresql/*/bin)"
+        return ("needs PostgreSQL server binaries (/usr/lib/postgresql/*/bin): apt-get install postgresql; "
+                ".ci/install-system.sh installs it")
     try:
         import pyodbc
     except ImportError:

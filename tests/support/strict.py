@@ -7,7 +7,6 @@ the same situation fails, so CI can never go green by skipping.
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
@@ -28,11 +27,11 @@ def need_root() -> None:
         missing("needs root (network namespaces, sshd, service users)")
 
 
-def need_binary(*names: str) -> str:
-    """Return the path of the first binary found, or skip/fail naming them."""
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return path
-    missing(f"needs {' or '.join(names)} on PATH")
-    raise AssertionError("unreachable")
+def need_binary(name: str) -> str:
+    """The path of a program from the one list (tests/support/programs.py), or skip/fail naming
+    its package. A program not on that list is an error: CI would not install it."""
+    from tests.support import programs
+    if name not in programs.PROGRAMS:
+        raise AssertionError(f"{name} is not in tests/support/programs.py: add it there and to "
+                             ".ci/install-system.sh, so a fresh machine installs it")
+    return programs.need(name)

@@ -130,7 +130,7 @@ def test_an_error_answer_and_a_silent_receiver_are_warnings_within_the_timeout(t
         started = time.monotonic()
         warnings = notify(env, "phase4", "succeeded", actor="ci", duration_s=12)
         took = time.monotonic() - started
-        assert took < 2, took
+        assert took < 4.5, took          # gave up at its timeout, not after the receiver's 5 s
         assert warnings == ["notify: webhook 1 (127.0.0.1): HTTP 500",
                             "notify: webhook 2 (127.0.0.1): no answer within 1s"]
         assert len(failing.messages) == 1

@@ -36,3 +36,14 @@ def need_binary(*names: str) -> str:
             return path
     missing(f"needs {' or '.join(names)} on PATH")
     raise AssertionError("unreachable")
+
+
+def need_module(name: str, hint: str = "pip install -e '.[test]'"):
+    """Import and return a Python module a test needs, or skip/fail naming it (never
+    pytest.importorskip, which skips even in strict mode)."""
+    import importlib
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        missing(f"needs the Python module {name} ({hint})")
+        raise AssertionError("unreachable")

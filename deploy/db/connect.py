@@ -78,7 +78,7 @@ class Database:
 
     def _run(self, sql: str, params: Sequence[Any], fetch: bool) -> tuple[list[tuple], int]:
         if self.dialect == "mssql":     # nothing here can run it on SQL Server first: refuse known mistakes
-            tsql_guard.refuse(sql, "T-SQL not sent")
+            tsql_guard.refuse(sql, "T-SQL (not sent)")
         cur = self.conn.cursor()
         self._arm_timeout()
         try:

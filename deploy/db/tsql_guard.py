@@ -82,7 +82,11 @@ class Finding:
     text: str           # the offending text as written
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.rule.name} ({self.text.strip()}) is not T-SQL - use {self.rule.instead}"
+        return f"{self.rule.name} ({self.text.strip()}) is not T-SQL - use {self.rule.instead}"
+
+    def at(self, source: str) -> str:
+        """One line, compiler style: `source:line: what - use what instead`."""
+        return f"{source}:{self.line}: {self}"
 
 
 def check(text: str) -> list[Finding]:
@@ -105,7 +109,7 @@ def refuse(text: str, source: str) -> None:
     found = check(text)
     if found:
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        raise ConfigError(f"{source}: {found[0]}{more}")
+        raise ConfigError(found[0].at(source) + more)
 
 
 def code_only(text: str) -> str:

@@ -107,7 +107,7 @@ def result_sets(db: Database, sql: str) -> tuple[list[list[tuple]], list[str]]:
     """Every result set of one batch, and the server's informational messages (pyodbc), e.g.
     SQL Server's STATISTICS IO/TIME lines. Database.query keeps only the first result set."""
     if db.dialect == "mssql":
-        tsql_guard.refuse(sql, "T-SQL not sent")
+        tsql_guard.refuse(sql, "T-SQL (not sent)")
     cur = db.conn.cursor()
     sets: list[list[tuple]] = []
     messages: list[str] = []

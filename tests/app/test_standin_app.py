@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
+
+from tests.support import strict
 
 APP_ROOT = Path(__file__).resolve().parents[2] / "examples" / "marketplace"
 
@@ -20,9 +25,50 @@ def test_app_unittest_suite_passes():
     result = run("-m", "unittest", "discover", "-s", "tests", "-t", ".")
     tail = "\n".join(result.stderr.strip().splitlines()[-40:])
     assert result.returncode == 0, tail
-    assert "\nOK" in result.stderr, tail
+    verdict = result.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(r"OK( \(skipped=\d+\))?", verdict), tail
     ran = [line for line in result.stderr.splitlines() if line.startswith("Ran ")]
     assert ran and int(ran[-1].split()[1]) >= 50, tail
+    if verdict != "OK":     # `OK (skipped=N)`: a pass only outside strict mode
+        strict.missing(f"the stand-in app's suite skipped tests: {verdict}")
+
+
+def test_app_suite_turns_every_kind_of_skip_into_a_failure_in_strict_mode(tmp_path):
+    """The app's tests/__init__.py wraps the run: support.need, skipTest and @unittest.skip all fail
+    under DEPLOY_TEST_STRICT=1 (and stay skips without it)."""
+    package = tmp_path / "tests"
+    package.mkdir()
+    for name in ("__init__.py", "support.py"):
+        shutil.copy(APP_ROOT / "tests" / name, package / name)
+    (package / "test_probe.py").write_text(textwrap.dedent("""
+        import unittest
+        from tests import support
+
+        class Probe(unittest.TestCase):
+            @unittest.skip("decorated")
+            def test_decorated(self):
+                pass
+
+            def test_skip_test(self):
+                self.skipTest("called")
+
+            def test_need(self):
+                support.need(False, "a missing part")
+
+            def test_passes(self):
+                pass
+        """))
+    environ = {**os.environ, "PYTHONPATH": str(APP_ROOT)}
+    command = [sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", "."]
+    environ["DEPLOY_TEST_STRICT"] = "1"
+    strict_run = subprocess.run(command, cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=120)
+    assert strict_run.returncode == 1, strict_run.stderr
+    assert strict_run.stderr.strip().splitlines()[-1] == "FAILED (failures=3)", strict_run.stderr
+    for reason in ("skipped: decorated", "skipped: called", "strict mode: a missing part"):
+        assert reason in strict_run.stderr
+    environ["DEPLOY_TEST_STRICT"] = "0"
+    lenient = subprocess.run(command, cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=120)
+    assert lenient.returncode == 0 and lenient.stderr.strip().splitlines()[-1] == "OK (skipped=3)", lenient.stderr
 
 
 def test_app_typecheck_passes():

@@ -7,6 +7,9 @@ only: strings, comments and [bracketed] / "quoted" identifiers are blanked first
 lexer the GO splitter uses (deploy.db.sqltext), so `'LIMIT'` or `-- ADD COLUMN` is never a finding.
 
 It is a list of known mistakes, not a T-SQL parser: what it does not name can still be wrong.
+It errs on the strict side: a column named like one of these words (Limit, Offset) is a finding
+until it is written [bracketed], and "x" right after `=` / LIKE / IN ( / VALUES ( is taken for a
+string that wanted single quotes (a "qualifier". before a column is not).
 """
 
 from __future__ import annotations

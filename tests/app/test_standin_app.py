@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from deploy.db import tsql_guard
 from tests.support import strict
 
 APP_ROOT = Path(__file__).resolve().parents[2] / "examples" / "marketplace"
@@ -102,3 +104,30 @@ def test_flag_json_for_static_site(tmp_path):
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "public" / "flag.json").read_text()
     assert '"percentage": 25' in text and '"enabled": true' in text
+
+
+RECORD_MSSQL = """
+import json
+from marketplace import ratings
+from tests.test_mssql_sql import RecordingSession
+s = RecordingSession()
+ratings.list_ratings(s, 1, 20, 40)
+ratings.eligibility(s, 2, 1)
+ratings.create(s, 2, 1, 5, "ok")
+ratings.update(s, 2, 10, {"rating": 3, "comment": None})
+ratings.delete(s, 2, 10)
+print(json.dumps(s.statements + [ratings.RECOMPUTE_RANGE]))
+"""
+
+
+def test_the_stand_in_apps_t_sql_passes_the_guard():
+    """The app's SQL Server schema and every statement its rating rules send on SQL Server (as its
+    own test records them) hold no other dialect's syntax - the same guard as sql/mssql."""
+    schema = (APP_ROOT / "schema" / "mssql.sql").read_text()
+    assert [f.at("examples/marketplace/schema/mssql.sql") for f in tsql_guard.check(schema)] == []
+    result = run("-c", RECORD_MSSQL)
+    assert result.returncode == 0, result.stderr
+    statements = json.loads(result.stdout)
+    assert len(statements) > 10
+    bad = [f.at(f"statement {i}") for i, sql in enumerate(statements) for f in tsql_guard.check(sql)]
+    assert bad == []

@@ -27,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from deploy.errors import ConfigError
 from deploy.config_refs import SECRETS_KEY, Resolver, declared_secrets, unused_secrets
+from deploy.errors import ConfigError
 from deploy.secrets import Secret
 
 DEFAULT_ENV = "local"

@@ -2,8 +2,10 @@
 
 Layering: the YAML file, then `${VAR}` references resolved from the process environment or an
 untracked `.env` beside the project (the process environment wins, so CI's secret store is the
-override). Validation happens once, here: an unknown key, a wrong type, a missing secret or an
-unknown environment is a one-line `ConfigError` naming the file and the key.
+override). The file's top-level `secrets:` list says which variables are secrets (masked
+everywhere); the others are plain values (config_refs). Validation happens once, here: an unknown
+key, a wrong type, a missing secret or an unknown environment is a one-line `ConfigError` naming
+the file and the key.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from pydantic import (
     model_validator,
 )
 
+from deploy.config_refs import SECRETS_KEY, Resolver, declared_secrets, unused_secrets
 from deploy.errors import ConfigError
-from deploy.secrets import MIN_SECRET_LENGTH, Secret, register
+from deploy.secrets import Secret
 
 DEFAULT_ENV = "local"
-_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -235,6 +237,7 @@ class RolloutSettings(Model):
 
 class Environment(Model):
     name: str
+    secrets: tuple[str, ...] = ()     # the variables that are secrets (the file's `secrets:` list)
     description: str = ""
     work_dir: str = ".work"
     deploy_to: str = "/srv/marketplace"
@@ -323,9 +326,14 @@ def load(name: str | None = None, root: Path | None = None) -> Environment:
     raw = read_yaml(file, shown)
     if not isinstance(raw, dict):
         raise ConfigError(f"{shown}: expected a mapping at the top level")
-    lookup = _secret_lookup(root)
     context = {"ROOT": str(root), "ENV": name}
-    resolved = _resolve(raw, lookup, context, shown, ())
+    secrets = declared_secrets(raw, shown, context)
+    unused = unused_secrets(raw, secrets)
+    if unused:
+        raise ConfigError(f"{shown}: {SECRETS_KEY}: {', '.join(unused)} listed but no ${{...}} uses it "
+                          "(a misspelt name leaves the real one unmasked)")
+    resolved = Resolver(_variables(root), context, secrets, shown).resolve(raw)
+    resolved[SECRETS_KEY] = sorted(secrets)
     resolved.setdefault("name", name)
     resolved["source_file"] = shown
     resolved["root"] = str(root)
@@ -377,47 +385,12 @@ def validate(model: type[BaseModel], data: Any, shown: str) -> Any:
         raise ConfigError(f"{shown}: {key}: {msg}") from None
 
 
-def _secret_lookup(root: Path) -> dict[str, str]:
+def _variables(root: Path) -> dict[str, str]:
+    """The values ${VAR} can take: .env beside the project, overridden by the process environment."""
     dotenv_file = root / ".env"
     values = {k: v for k, v in dotenv_values(dotenv_file).items() if v is not None} if dotenv_file.is_file() else {}
     values.update(os.environ)
     return values
-
-
-def _resolve(node: Any, lookup: dict[str, str], context: dict[str, str], shown: str,
-             where: tuple) -> Any:
-    """Replace ${VAR} references; a string that used a secret becomes a Secret.
-
-    ${ROOT} (the project folder) and ${ENV} (the environment's name) are context, not secrets.
-    """
-    if isinstance(node, dict):
-        return {k: _resolve(v, lookup, context, shown, where + (k,)) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_resolve(v, lookup, context, shown, where + (i,)) for i, v in enumerate(node)]
-    if not isinstance(node, str) or "${" not in node:
-        return node
-    key = ".".join(str(p) for p in where)
-    secret_used = False
-
-    def substitute(match: re.Match) -> str:
-        nonlocal secret_used
-        var, default = match.group(1), match.group(2)
-        if var in context:
-            return context[var]
-        if var in lookup and lookup[var] != "":
-            value = lookup[var]
-            if len(value) < MIN_SECRET_LENGTH:
-                raise ConfigError(f"{shown}: {key}: secret ${{{var}}} is shorter than {MIN_SECRET_LENGTH} "
-                                  "characters: too short to be masked in output")
-            secret_used = True
-            register(value)   # the value alone is masked too, wherever it turns up
-            return value
-        if default is not None:
-            return default
-        raise ConfigError(f"{shown}: {key}: secret ${{{var}}} is not set (export it or add it to .env)")
-
-    text = _REF.sub(substitute, node)
-    return Secret(text, name=key) if secret_used else text
 
 
 def _check_files(env: Environment, shown: str) -> None:

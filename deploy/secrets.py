@@ -19,25 +19,31 @@ MIN_SECRET_LENGTH = 4
 
 
 class Secret:
-    """A value that prints as *** and must be revealed explicitly."""
+    """A value that prints as *** and must be revealed explicitly.
 
-    __slots__ = ("_value", "name")
+    `shown` is what it prints instead when only part of it is secret: a connection string built
+    from a plain user name and a secret password prints as `...;Uid=sa;Pwd=***` (config_refs
+    builds it from the file's own text and plain values only, never from a secret).
+    """
 
-    def __init__(self, value: str, name: str = ""):
+    __slots__ = ("_value", "name", "shown")
+
+    def __init__(self, value: str, name: str = "", shown: str = MASK):
         self._value = value
         self.name = name
+        self.shown = shown
         register(value)
 
     def reveal(self) -> str:
         return self._value
 
     def __str__(self) -> str:
-        return MASK
+        return self.shown
 
     __repr__ = __str__
 
     def __format__(self, spec: str) -> str:
-        return MASK
+        return self.shown
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Secret) and other._value == self._value
@@ -77,7 +83,7 @@ def mask_data(value: object) -> object:
     if isinstance(value, str):
         return mask(value)
     if isinstance(value, Secret):
-        return MASK
+        return mask(str(value))
     if isinstance(value, dict):
         return {mask_data(k): mask_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -3,6 +3,7 @@
 import pytest
 
 from deploy import secrets
+from tests.support import strict
 
 pytest_plugins = [
     "tests.support.fleet",
@@ -16,3 +17,16 @@ def _forget_secrets():
     yield
     with secrets._lock:
         secrets._known.clear()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Strict mode (DEPLOY_TEST_STRICT=1): a skip or xfail from anywhere - a marker, a plugin, a
+    bare pytest.skip - is a failure, so CI can never go green by skipping (tests/support/strict.py)."""
+    outcome = yield
+    report = outcome.get_result()
+    if strict.strict() and report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else getattr(report, "wasxfail", "")
+        reason = str(reason).removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"strict mode (DEPLOY_TEST_STRICT=1): skipped: {reason}"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from deploy.config import DatabaseConfig
-from deploy.db import odbc
+from deploy.db import odbc, tsql_guard
 from deploy.db.scripts import BEGIN, COMMIT, ROLLBACK
 from deploy.db.scripts import pieces as script_pieces
 from deploy.errors import ConfigError, StepFailed
@@ -77,6 +77,8 @@ class Database:
         return script_pieces(text, self.dialect)
 
     def _run(self, sql: str, params: Sequence[Any], fetch: bool) -> tuple[list[tuple], int]:
+        if self.dialect == "mssql":     # nothing here can run it on SQL Server first: refuse known mistakes
+            tsql_guard.refuse(sql, "T-SQL (not sent)")
         cur = self.conn.cursor()
         self._arm_timeout()
         try:

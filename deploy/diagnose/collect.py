@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from deploy.db import tsql_guard
 from deploy.db.connect import Database, QueryFailed, describe, has_table
 from deploy.db.schema_introspect import introspect
 from deploy.diagnose import probes
@@ -105,6 +106,8 @@ def _pieces_rows(db: Database, pieces: list[str]) -> list[tuple]:
 def result_sets(db: Database, sql: str) -> tuple[list[list[tuple]], list[str]]:
     """Every result set of one batch, and the server's informational messages (pyodbc), e.g.
     SQL Server's STATISTICS IO/TIME lines. Database.query keeps only the first result set."""
+    if db.dialect == "mssql":
+        tsql_guard.refuse(sql, "T-SQL (not sent)")
     cur = db.conn.cursor()
     sets: list[list[tuple]] = []
     messages: list[str] = []

@@ -17,6 +17,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "jwt-" + "s" * 40
 LOCAL_ENV = """
+secrets: [TEST_JWT]
 hosts:
   - {name: box, transport: local, roles: [api]}
 database: {dialect: sqlite, path: db.sqlite}
@@ -71,9 +72,12 @@ def test_unknown_environment(tmp_path):
     ("hosts:\n  - {name: api-1}\ndatabase: {dialect: sqlite, path: x}\n", "host 'api-1' has no address"),
     ("hosts:\n  - {name: a, transport: local}\n  - {name: a, transport: local}\n"
      "database: {dialect: sqlite, path: x}\n", "duplicate host name 'a'"),
-    (LOCAL_ENV.replace("${TEST_JWT}", "${UNSET_SECRET_FOR_TEST}"),
+    (LOCAL_ENV.replace("TEST_JWT", "UNSET_SECRET_FOR_TEST"),
      "env.JWT_SECRET: secret ${UNSET_SECRET_FOR_TEST} is not set"),
-    (LOCAL_ENV.replace("${TEST_JWT}", "tooshort"), "JWT_SECRET is too short (8 chars, needs at least 32)"),
+    (LOCAL_ENV.replace("${TEST_JWT}", "tooshort").replace("secrets: [TEST_JWT]\n", ""),
+     "JWT_SECRET is too short (8 chars, needs at least 32)"),
+    (LOCAL_ENV.replace("secrets: [TEST_JWT]\n", ""),
+     "env.JWT_SECRET: JWT_SECRET looks like a secret (SECRET in its name) but ${TEST_JWT} is plain"),
     ("ssh: {known_hosts: missing/known_hosts}\nhosts:\n  - {name: a, address: 127.0.0.9}\n"
      "database: {dialect: sqlite, path: x}\n", "ssh.known_hosts:"),
     (LOCAL_ENV + "batches: {size: 1, max_fail: many}\n", "batches.max_fail:"),

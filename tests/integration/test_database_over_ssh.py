@@ -24,6 +24,7 @@ def setup(tmp_path, fleet, postgres, **database):
     assert seed.returncode == 0, seed.stderr
     env = fleet_environment(fleet, extra={"database": {
         "dialect": "postgres", "odbc": "${PG_ODBC}", "backups": {"dir": str(tmp_path / "backups")}, **database}})
+    env["secrets"] = ["PG_ODBC"]
     root = make_root(tmp_path / "project", "t", env)
     return root, {"PG_ODBC": odbc}
 

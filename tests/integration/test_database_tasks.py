@@ -35,6 +35,7 @@ def project(request, tmp_path):
         extra_env["PG_ODBC"] = url
         database = {"dialect": "postgres", "odbc": "${PG_ODBC}", "backups": {"dir": str(tmp_path / "backups")}}
     root = make_root(tmp_path / "project", "t", {
+        "secrets": ["PG_ODBC"] if "PG_ODBC" in extra_env else [],
         "hosts": [{"name": "box", "transport": "local", "roles": ["api"]}],
         "database": database,
         "env": dict(APP_ENV),
@@ -272,6 +273,7 @@ def test_an_unreachable_database_is_exit_1_with_no_password_shown(tmp_path, post
     root = make_root(tmp_path / "p", "t", {
         "hosts": [{"name": "box", "transport": "local"}],
         "database": {"dialect": "postgres", "odbc": "${PG_ODBC}", "connect_timeout": 3},
+        "secrets": ["PG_ODBC"],
     })
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(root), "CI": "true", "PG_ODBC": odbc})

@@ -33,6 +33,7 @@ class Market:
     def __init__(self, tmp_path: Path, dialect: str, url: str, database: dict, extra_env: dict[str, str]):
         self.dialect, self.url, self.extra_env = dialect, url, extra_env
         self.root = make_root(tmp_path / "project", "t", {
+            "secrets": sorted(extra_env),         # PG_ODBC: the connection string has the password
             "hosts": [{"name": "box", "transport": "local", "roles": ["api"]}],
             "database": database, "env": dict(APP_ENV)})
 

@@ -59,6 +59,7 @@ def project(tmp_path: Path) -> tuple[Path, Path]:
     root = make_root(tmp_path / "project", "t", {
         "hosts": [{"name": "box", "transport": "local", "roles": ["api"]}],
         "database": {"dialect": "sqlite", "path": str(tmp_path / "missing.db")},
+        "secrets": ["TEST_JWT"],
         "env": {"JWT_SECRET": "${TEST_JWT}", "DATABASE_URL": "sqlite:////tmp/x.db",
                 "RATE_LIMIT_WINDOW_MS": "1000", "RATE_LIMIT_MAX_REQUESTS": "10"},
         "apps": {"api": {"process": "marketplace-api", "role": "api", "source": str(app), "start": "true",

@@ -154,6 +154,7 @@ def make_project(kind: str, tmp_path: Path, request, *, seeded: bool = True, hos
     database.update({"path": config.path} if kind == "sqlite" else {"odbc": "${PG_ODBC}"})
     port = free_port()
     root = make_root(tmp_path / "project", "t", {
+        "secrets": [] if kind == "sqlite" else ["PG_ODBC"],      # the connection string has the password
         "hosts": hosts or [{"name": "api-1", "transport": "local", "address": "127.0.0.1", "roles": ["api"]}],
         "database": database,
         "env": dict(APP_ENV),

@@ -4,6 +4,7 @@ error answer and a receiver that never answers are warnings within the timeout, 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -72,6 +73,7 @@ def load(tmp_path: Path, monkeypatch, webhooks: list[str], env_vars: dict[str, s
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     root = make_root(tmp_path / "project", "t", {
+        "secrets": re.findall(r"\$\{(\w+)", " ".join(webhooks)),     # webhook URLs are credentials
         "hosts": [{"name": "box", "transport": "local"}],
         "database": {"dialect": "sqlite", "path": "x.db"},
         "env": dict(APP_ENV),
@@ -146,6 +148,7 @@ def _phase1_project(tmp_path: Path, webhook: str) -> Path:
         "database": {"dialect": "sqlite", "path": "market.db", "backups": {"dir": "backups"}},
         "env": dict(APP_ENV),
         "notify": {"webhooks": ["${TEST_WEBHOOK}"]},
+        "secrets": ["TEST_WEBHOOK"],
     })
     db = sqlite3.connect(root / "market.db")
     db.executescript('CREATE TABLE "Users" ("Id" INTEGER PRIMARY KEY, "FullName" TEXT NOT NULL, '

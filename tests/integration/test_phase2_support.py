@@ -144,6 +144,7 @@ def make_project(tmp_path: Path, fleet, manager: str = "supervisor", batches: di
     port = 3300 + os.getpid() % 500
     environment = fleet_environment(fleet, roles=("api",), batches=batches or {"size": 3, "max_fail": 0})
     environment["env"]["JWT_SECRET"] = "${%s}" % SECRET_VAR
+    environment["secrets"] = [SECRET_VAR]
     environment["keep_releases"] = 3
     environment["process"] = ({"manager": "supervisor"} if manager == "supervisor" else
                               {"manager": "pm2", "pm2_bin": str(PM2), "pm2_home": "/run/pm2"})

@@ -50,6 +50,7 @@ class Local:
             "work_dir": str(tmp_path / "work"),
             "hosts": [{"name": "box", "transport": "local", "address": "127.0.0.1", "roles": ["api", "web"]}],
             "database": {"dialect": "sqlite", "path": "db.sqlite"},
+            "secrets": ["TEST_JWT"],
             "env": {**APP_ENV, "JWT_SECRET": "${TEST_JWT}", "ENABLE_RATING_FEATURE": "false",
                     "RATING_ROLLOUT_PERCENTAGE": 0},
             "apps": apps,

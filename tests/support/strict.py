@@ -35,3 +35,14 @@ def need_binary(name: str) -> str:
         raise AssertionError(f"{name} is not in tests/support/programs.py: add it there and to "
                              ".ci/install-system.sh, so a fresh machine installs it")
     return programs.need(name)
+
+
+def need_module(name: str, hint: str = "pip install -e '.[test]'"):
+    """Import and return a Python module a test needs, or skip/fail naming it (never
+    pytest.importorskip, which skips even in strict mode)."""
+    import importlib
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        missing(f"needs the Python module {name} ({hint})")
+        raise AssertionError("unreachable")

@@ -28,7 +28,8 @@ RETRY = CI / "retry-while-not-yet.sh"
 
 ORDER = ["phase1", "phase2", "soak", "rollout-25", "rollout-50", "rollout-100", "phase4"]
 STAGES = {"soak": 10, "rollout-25": 25, "rollout-50": 50, "rollout-100": 100}
-SECRETS = ["JWT_SECRET", "DB_USER", "DB_PASSWORD", "DEPLOY_WEBHOOK_URL"]
+SECRETS = ["JWT_SECRET", "DB_PASSWORD", "DEPLOY_WEBHOOK_URL"]
+PLAIN = ["DB_USER"]      # plain values (not under `secrets:` in environments/*.yaml): CI variables
 SSH_KEY = "DEPLOY_SSH_KEY"
 ARTIFACT = "dist/api.tar.gz"
 GITLAB_KEYWORDS = {"default", "include", "stages", "variables", "workflow", "image", "services", "cache",
@@ -275,12 +276,16 @@ def test_github_secrets_from_the_secret_store():
         assert "inputs.environment" in job["environment"], name     # environment secrets
         for secret in SECRETS:
             assert job["env"][secret] == f"${{{{ secrets.{secret} }}}}", (name, secret)
+        for plain in PLAIN:
+            assert job["env"][plain] == f"${{{{ vars.{plain} }}}}", (name, plain)
         keyed = [s for s in job["steps"] if s.get("env", {}).get(SSH_KEY) == f"${{{{ secrets.{SSH_KEY} }}}}"]
         assert keyed and "ssh-add" in keyed[0]["run"], name
     for line in GITHUB.read_text().splitlines():   # anywhere in the file: never a value
         match = re.match(r"^\s*(\w+):\s*(\S.*)$", line)
         if match and match[1] in (*SECRETS, SSH_KEY):
             assert match[2] == f"${{{{ secrets.{match[1]} }}}}", line
+        if match and match[1] in PLAIN:
+            assert match[2] == f"${{{{ vars.{match[1]} }}}}", line
 
 
 def test_github_builds_once_and_phase2_ships_that_build():
@@ -343,7 +348,7 @@ def test_gitlab_one_deploy_per_environment_and_secrets_from_variables():
     defined = set(doc.get("variables", {}))
     for job in jobs.values():
         defined |= set(job.get("variables", {}))
-    assert not defined & {*SECRETS, SSH_KEY}, "secrets belong in the CI/CD settings, not the file"
+    assert not defined & {*SECRETS, *PLAIN, SSH_KEY}, "secrets belong in the CI/CD settings, not the file"
 
 
 def test_gitlab_builds_once_and_phase2_ships_that_build():

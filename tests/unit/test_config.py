@@ -85,7 +85,7 @@ def test_duplicate_host_names(tmp_path):
 
 def test_missing_secret_names_key_and_variable(tmp_path, monkeypatch):
     monkeypatch.delenv("NO_SUCH_SECRET_XYZ", raising=False)
-    msg = error_of(tmp_path, MINIMAL + "env:\n  JWT_SECRET: ${NO_SUCH_SECRET_XYZ}\n")
+    msg = error_of(tmp_path, MINIMAL + "secrets: [NO_SUCH_SECRET_XYZ]\nenv:\n  JWT_SECRET: ${NO_SUCH_SECRET_XYZ}\n")
     assert msg == ("environments/test.yaml: env.JWT_SECRET: secret ${NO_SUCH_SECRET_XYZ} is not set "
                    "(export it or add it to .env)")
 
@@ -93,7 +93,7 @@ def test_missing_secret_names_key_and_variable(tmp_path, monkeypatch):
 def test_secret_resolved_from_dotenv_and_masked(tmp_path, monkeypatch):
     monkeypatch.delenv("MY_TOKEN", raising=False)
     (tmp_path / ".env").write_text("MY_TOKEN=s3cr3t-value-123\n")
-    env = load(tmp_path, MINIMAL + "env:\n  TOKEN: ${MY_TOKEN}\n")
+    env = load(tmp_path, MINIMAL + "secrets: [MY_TOKEN]\nenv:\n  TOKEN: ${MY_TOKEN}\n")
     value = env.env["TOKEN"]
     assert isinstance(value, Secret)
     assert value.reveal() == "s3cr3t-value-123"
@@ -104,7 +104,7 @@ def test_secret_resolved_from_dotenv_and_masked(tmp_path, monkeypatch):
 def test_process_environment_overrides_dotenv(tmp_path, monkeypatch):
     (tmp_path / ".env").write_text("MY_TOKEN=from-dotenv\n")
     monkeypatch.setenv("MY_TOKEN", "from-process")
-    env = load(tmp_path, MINIMAL + "env:\n  TOKEN: ${MY_TOKEN}\n")
+    env = load(tmp_path, MINIMAL + "secrets: [MY_TOKEN]\nenv:\n  TOKEN: ${MY_TOKEN}\n")
     assert env.env["TOKEN"].reveal() == "from-process"
 
 
@@ -150,7 +150,7 @@ def test_unknown_dialect(tmp_path):
 
 def test_shipped_environments_load(monkeypatch):
     monkeypatch.setenv("JWT_SECRET", "x" * 40)
-    monkeypatch.setenv("DB_USER", "deployer")
+    monkeypatch.setenv("DB_USER", "sa")              # SQL Server's own login: plain, any length
     monkeypatch.setenv("DB_PASSWORD", "pw-not-shown")
     root = Path(__file__).resolve().parents[2]
     for name in ("local", "staging", "production"):
@@ -162,6 +162,9 @@ def test_shipped_environments_load(monkeypatch):
     assert prod.apps["api"].port == 3000 and prod.process.manager == "pm2"
     assert prod.rollout.soak_after_api == 86400
     assert "pw-not-shown" not in str(prod.database.odbc)
+    assert ";Uid=sa;Pwd=***;" in str(prod.database.odbc)
+    assert prod.database.odbc.reveal().count("pw-not-shown") == 1
+    assert "DB_PASSWORD" in prod.secrets and "JWT_SECRET" in prod.secrets and "DB_USER" not in prod.secrets
 
 
 def test_a_key_given_twice_is_refused_with_its_line(tmp_path):
@@ -172,13 +175,13 @@ def test_a_key_given_twice_is_refused_with_its_line(tmp_path):
 def test_the_secret_value_alone_is_masked_wherever_it_turns_up(tmp_path, monkeypatch):
     from deploy.secrets import mask
     monkeypatch.setenv("DB_PW_FOR_TEST", "Pa55word-only-here")
-    load(tmp_path, MINIMAL + "env:\n  DATABASE_URL: Driver={X};Server=s;Pwd=${DB_PW_FOR_TEST}\n")
+    load(tmp_path, MINIMAL + "secrets: [DB_PW_FOR_TEST]\nenv:\n  DATABASE_URL: Driver={X};Server=s;Pwd=${DB_PW_FOR_TEST}\n")
     assert mask("login failed for Pa55word-only-here") == "login failed for ***"
 
 
 def test_a_secret_too_short_to_mask_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("TINY_SECRET", "ab")
-    assert "too short to be masked" in error_of(tmp_path, MINIMAL + "env:\n  X: ${TINY_SECRET}\n")
+    assert "too short to be masked" in error_of(tmp_path, MINIMAL + "secrets: [TINY_SECRET]\nenv:\n  X: ${TINY_SECRET}\n")
 
 
 @pytest.mark.parametrize("extra, expected", [
@@ -191,3 +194,74 @@ def test_references_must_point_at_something(tmp_path, extra, expected):
     if "database" not in extra:
         body += "database: {dialect: sqlite, path: db.sqlite}\n"
     assert expected in error_of(tmp_path, body)
+
+
+# -- plain values and declared secrets (issue 16) ----------------------------------------------
+def test_a_plain_value_is_interpolated_as_it_is_and_never_masked(tmp_path, monkeypatch):
+    from deploy.secrets import mask
+    monkeypatch.setenv("DB_USER", "sa")
+    env = load(tmp_path, MINIMAL + "env:\n  DB_USER: ${DB_USER}\n  REGION: eu-${DB_USER}\n")
+    assert env.env["DB_USER"] == "sa" and type(env.env["DB_USER"]) is str
+    assert env.env["REGION"] == "eu-sa"
+    assert mask("usa and sa") == "usa and sa"        # a short plain value is not a masked word
+
+
+def test_a_string_mixing_both_prints_its_plain_parts_and_masks_the_secret(tmp_path, monkeypatch):
+    monkeypatch.setenv("DB_USER", "sa")
+    monkeypatch.setenv("DB_PASSWORD", "Str0ng-enough")
+    env = load(tmp_path, MINIMAL + "secrets: [DB_PASSWORD]\n"
+               "env:\n  DATABASE_URL: sqlserver://h;user=${DB_USER};password=${DB_PASSWORD}\n")
+    value = env.env["DATABASE_URL"]
+    assert isinstance(value, Secret)
+    assert str(value) == f"{value}" == repr(value) == "sqlserver://h;user=sa;password=***"
+    assert value.reveal() == "sqlserver://h;user=sa;password=Str0ng-enough"
+    assert "Str0ng" not in repr(env)
+
+
+def test_a_short_secret_is_still_refused_but_a_short_plain_value_is_not(tmp_path, monkeypatch):
+    monkeypatch.setenv("DB_USER", "sa")
+    monkeypatch.setenv("DB_PASSWORD", "pw")
+    body = MINIMAL + "secrets: [DB_PASSWORD]\nenv:\n  URL: u=${DB_USER};p=${DB_PASSWORD}\n"
+    assert error_of(tmp_path, body) == ("environments/test.yaml: env.URL: secret ${DB_PASSWORD} is shorter "
+                                        "than 4 characters: too short to be masked in output")
+
+
+@pytest.mark.parametrize("var, word", [("DB_PASSWORD", "PASSWORD"), ("JWT_SECRET", "SECRET"),
+                                       ("SMOKE_TOKEN", "TOKEN"), ("ROUTING_KEY", "KEY"), ("api_key", "KEY")])
+def test_a_variable_secret_by_name_but_referenced_as_plain_is_refused(tmp_path, monkeypatch, var, word):
+    monkeypatch.setenv(var, "long-enough-value")
+    msg = error_of(tmp_path, MINIMAL + f"env:\n  X: a-${{{var}}}\n")
+    assert msg == (f"environments/test.yaml: env.X: ${{{var}}} looks like a secret ({word} in its name): "
+                   "list it under `secrets:` so it is masked")
+
+
+def test_a_plain_variable_under_an_env_key_that_is_secret_by_name_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_JWT", "long-enough-value")
+    msg = error_of(tmp_path, MINIMAL + "env:\n  JWT_SECRET: ${TEST_JWT}\n")
+    assert msg == ("environments/test.yaml: env.JWT_SECRET: JWT_SECRET looks like a secret (SECRET in its name) "
+                   "but ${TEST_JWT} is plain: list it under `secrets:` so it is masked")
+    monkeypatch.setenv("TEST_JWT", "long-enough-value")
+    env = load(tmp_path, MINIMAL + "secrets: [TEST_JWT]\nenv:\n  JWT_SECRET: ${TEST_JWT}\n")
+    assert str(env.env["JWT_SECRET"]) == "***"
+
+
+@pytest.mark.parametrize("secrets, expected", [
+    ("secrets: DB_PASSWORD\n", "secrets: expected a list of variable names"),
+    ("secrets: [DB-PASSWORD]\n", "secrets: 'DB-PASSWORD' is not a variable name"),
+    ("secrets: [ROOT]\n", "secrets: ROOT is set by the pipeline, not a secret"),
+    ("secrets: [DB_PASWORD]\n", "secrets: DB_PASWORD listed but no ${...} uses it"),
+])
+def test_the_secrets_list_is_checked(tmp_path, secrets, expected):
+    assert expected in error_of(tmp_path, MINIMAL + secrets)
+
+
+def test_a_missing_plain_value_is_named_without_calling_it_a_secret(tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_USER_XYZ", raising=False)
+    msg = error_of(tmp_path, MINIMAL + "env:\n  DB_USER: ${NO_SUCH_USER_XYZ}\n")
+    assert msg == "environments/test.yaml: env.DB_USER: ${NO_SUCH_USER_XYZ} is not set (export it or add it to .env)"
+
+
+def test_an_unset_secret_with_a_default_takes_the_files_default(tmp_path, monkeypatch):
+    monkeypatch.delenv("DEPLOY_WEBHOOK_URL", raising=False)
+    env = load(tmp_path, MINIMAL + 'secrets: [DEPLOY_WEBHOOK_URL]\nnotify: {webhooks: ["${DEPLOY_WEBHOOK_URL:-}"]}\n')
+    assert env.notify.webhooks == ("",)

@@ -15,7 +15,7 @@ M = Migration("20240101000000", "add_seller_ratings", "CREATE TABLE dbo.X (Id IN
 
 
 def parses(text: str) -> None:
-    sqlglot = need_sqlglot()
+    sqlglot = strict.need_module("sqlglot")
     parsed = sqlglot.parse(text, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
     assert parsed and not [e for e in parsed if isinstance(e, sqlglot.exp.Command)], text
 
@@ -90,12 +90,3 @@ def test_journal_text():
 def test_introspection_queries_parse():
     parses(schema_introspect.MSSQL_COLUMNS)
     parses(schema_introspect.MSSQL_INDEXES)
-
-
-def need_sqlglot():
-    """The T-SQL proof needs sqlglot (the test extra); strict mode fails without it."""
-    try:
-        import sqlglot
-    except ImportError:
-        strict.missing("needs sqlglot (pip install -e '.[test]')")
-    return sqlglot

@@ -93,7 +93,7 @@ MSSQL_FILES = sorted((SQL / "mssql").rglob("*.sql"))
 
 @pytest.mark.parametrize("path", MSSQL_FILES, ids=lambda p: str(p.relative_to(SQL)))
 def test_every_mssql_file_parses_as_tsql_batch_by_batch(path):
-    sqlglot = need_sqlglot()
+    sqlglot = strict.need_module("sqlglot")
     batches = split_batches(path.read_text(encoding="utf-8-sig"))
     assert batches
     for batch in batches:
@@ -119,12 +119,3 @@ def test_render_keeps_the_semicolon_out_of_a_trailing_comment():
     text = render(["SELECT 1 -- the answer"], "postgres")
     assert text == "SELECT 1 -- the answer\n;\n"
     assert pieces(text, "postgres") == ["SELECT 1 -- the answer"]
-
-
-def need_sqlglot():
-    """The T-SQL proof needs sqlglot (the test extra); strict mode fails without it."""
-    try:
-        import sqlglot
-    except ImportError:
-        strict.missing("needs sqlglot (pip install -e '.[test]')")
-    return sqlglot

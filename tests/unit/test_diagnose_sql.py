@@ -19,16 +19,8 @@ DIALECTS = ("sqlite", "postgres", "mssql")
 FILES = ["can-rate", "duplicate-ratings", "probe-ids", "ratings-by-seller", "seller-aggregates"]
 
 
-def need_sqlglot():
-    try:
-        import sqlglot
-    except ImportError:
-        strict.missing("needs sqlglot (pip install -e '.[test]')")
-    return sqlglot
-
-
 def parses_as_tsql(batch: str) -> None:
-    sqlglot = need_sqlglot()
+    sqlglot = strict.need_module("sqlglot")
     parsed = sqlglot.parse(batch, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)
     assert parsed and not [e for e in parsed if isinstance(e, sqlglot.exp.Command)], batch
 

@@ -11,6 +11,7 @@ from deploy.db.scripts import pieces
 from deploy.errors import ConfigError
 from deploy.monitoring import periods, sqlparams
 from deploy.monitoring.queries import FOLDER, statement
+from tests.support import strict
 
 SQL = Path(__file__).resolve().parents[2] / "sql"
 DIALECTS = ("sqlite", "postgres", "mssql")
@@ -37,7 +38,7 @@ def test_each_file_is_one_statement_with_the_same_parameters_in_every_dialect(na
 
 @pytest.mark.parametrize("name", FILES)
 def test_mssql_files_parse_as_tsql(name):
-    sqlglot = pytest.importorskip("sqlglot")
+    sqlglot = strict.need_module("sqlglot")
     sql, _ = sqlparams.bind(statement("mssql", name, SQL), "mssql",
                             {"since": 1, "now": 1, "min_ratings": 3, "limit": 10})
     parsed = sqlglot.parse(sql, read="tsql", error_level=sqlglot.ErrorLevel.RAISE)

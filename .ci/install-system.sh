@@ -22,6 +22,8 @@ apt_programs=(
   "haproxy haproxy"
   "prometheus prometheus"
   "promtool prometheus"
+  "prometheus-alertmanager prometheus-alertmanager"
+  "amtool prometheus-alertmanager"
   "chromium chromium"
   "node nodejs"
   "npm npm"

@@ -27,7 +27,7 @@ def by_rule(document: dict) -> dict[str, dict]:
 
 # -- durations and matchers ------------------------------------------------------------------------
 @pytest.mark.parametrize("seconds, text", [(300, "5m"), (90, "90s"), (3600, "1h"), (0.5, "500ms"), (1, "1s"),
-                                           (7200, "2h"), (61, "61s")])
+                                           (7200, "2h"), (61, "61s"), (0, "0s")])
 def test_promql_durations(seconds, text):
     assert prom_rules.duration(seconds) == text
 

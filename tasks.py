@@ -2,8 +2,8 @@
 
 from invoke import Collection
 
-from deploy.tasks import (checks, db, db_tools, deploy, deploy_database, deploy_web, monitor, rollback,
-                          rollback_database, rollback_web, rollout)
+from deploy.tasks import (checks, db, db_tools, deploy, deploy_database, deploy_web, monitor, monitor_alerting,
+                          rollback, rollback_database, rollback_web, rollout)
 from deploy.tasks.demo import demo
 from deploy.tasks.operate import logs, restart
 from deploy.tasks.status import status
@@ -25,7 +25,7 @@ namespace = Collection(
     merged("deploy", "The phases of the rollout, and its history.", deploy_database, deploy, deploy_web),
     merged("rollback", "Roll a phase back.", rollback_database, rollback, rollback_web),
     rollout,
-    monitor,
+    merged("monitor", monitor.__doc__, monitor, monitor_alerting),
     status,
     logs,
     restart,

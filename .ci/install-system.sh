@@ -21,6 +21,8 @@ apt_programs=(
   "haproxy haproxy"
   "prometheus prometheus"
   "promtool prometheus"
+  "prometheus-alertmanager prometheus-alertmanager"
+  "amtool prometheus-alertmanager"
   "chromium chromium"
   "node nodejs"
   "npm npm"

@@ -199,10 +199,27 @@ class Hooks(Model):
     post_migrate: tuple[Hook, ...] = ()
 
 
+class AlertmanagerSettings(Model):
+    """Alerts through Alertmanager: `monitor.alertmanager-config` renders its receivers and routes
+    from this, `monitor.alerts` posts the database alerts to `url`. An empty value (an unset
+    "${VAR:-}") means "not configured"; webhook, routing key and a URL with credentials are secrets."""
+
+    url: SecretOrStr | None = None                     # its HTTP API, e.g. http://alertmanager:9093
+    slack_webhook: SecretOrStr | None = None           # Slack incoming webhook: every alert
+    slack_channel: str | None = None                   # default: the webhook's own channel
+    pagerduty_routing_key: SecretOrStr | None = None   # Events API v2 integration key: critical alerts
+    pagerduty_url: str | None = None                   # default: PagerDuty's Events API v2 endpoint
+    group_wait: Duration = 30
+    group_interval: Duration = 300
+    repeat_interval: Duration = 4 * 3600
+    expire_after: Duration = Field(3600, gt=0)         # a posted database alert not posted again resolves
+
+
 class NotifySettings(Model):
     """Where phase messages go: Slack-compatible incoming webhooks (URLs are usually secrets)."""
 
     webhooks: tuple[SecretOrStr, ...] = ()
+    alertmanager: AlertmanagerSettings = AlertmanagerSettings()
     timeout: Duration = 5
     on: tuple[Literal["started", "succeeded", "failed", "undone"], ...] = (
         "started", "succeeded", "failed", "undone")

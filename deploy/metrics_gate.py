@@ -24,6 +24,7 @@ from pydantic import Field
 from deploy import gates, releases
 from deploy.config import Duration, Environment, Model, read_yaml, validate
 from deploy.errors import ConfigError
+from deploy.monitoring import metric_names as names
 from deploy.secrets import Secret, mask, reveal
 
 FILE = "checks/rollout.yaml"
@@ -43,14 +44,20 @@ class ProbeSettings(Model):
     timeout: Duration = 2
 
 
+def _sum(fn: str, name: str, errors: bool = False, by: str = "") -> str:
+    return f"sum{by}({fn}({names.selector(name, errors=errors)}[{{window}}]))"
+
+
 class PromQueries(Model):
+    """The default queries read the metric names of deploy/monitoring/metric_names.py (as the
+    alerting rules of monitor.rules do); checks/rollout.yaml may replace each one."""
+
     error_percent: str = Field(
-        '100 * (sum(increase(http_requests_total{route=~"/api/.*",status=~"5.."}[{window}])) or vector(0)) '
-        '/ sum(increase(http_requests_total{route=~"/api/.*"}[{window}]))', min_length=1)
+        f"100 * ({_sum('increase', names.REQUESTS, errors=True)} or vector(0)) "
+        f"/ {_sum('increase', names.REQUESTS)}", min_length=1)
     p95_seconds: str = Field(
-        'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket'
-        '{route=~"/api/.*"}[{window}])))', min_length=1)
-    samples: str = Field('sum(increase(http_requests_total{route=~"/api/.*"}[{window}]))', min_length=1)
+        f"histogram_quantile(0.95, {_sum('rate', names.DURATION_BUCKET, by=' by (le) ')})", min_length=1)
+    samples: str = Field(_sum("increase", names.REQUESTS), min_length=1)
 
 
 class PrometheusSettings(Model):

@@ -11,11 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deploy.monitoring import histogram, prometheus
+from deploy.monitoring.metric_names import DURATION, RATE_LIMITED, REQUESTS
 from deploy.monitoring.prometheus import Sample
-
-REQUESTS = "http_requests_total"
-DURATION = "http_request_duration_seconds"
-RATE_LIMITED = "rate_limit_hits_total"
 
 
 @dataclass(frozen=True)

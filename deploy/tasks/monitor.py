@@ -78,7 +78,8 @@ def recalculate(run: Run, dry_run=False, lock_wait=None):
 
 
 @deploy_task(help={
-    "webhook": "post one Slack-compatible JSON message with the fired alerts to this URL",
+    "webhook": "post one Slack-compatible JSON message with the fired alerts to this URL "
+               "(not used when notify.alertmanager.url is set: alerts then go through Alertmanager)",
     "window": "scrape /metrics twice this far apart (e.g. 30s); 0 = totals since each API process "
               "started (default: api.window in checks/alerts.yaml)",
 })
@@ -87,14 +88,20 @@ def alerts(run: Run, webhook=None, window=None):
     url = webhook_url(webhook)
     spec = alerts_spec.load(Path(run.env.root))
     override = flags.duration(window, "window")
+    via_alertmanager = alerting.alertmanager_url(run) is not None
     found = alerting.evaluate(run, spec, spec.api.window if override is None else override)
     run.out.table(None, ["rule", "subject", "state", "measured", "alert when", "detail"],
                   [(a.rule, a.subject, a.state.upper() if a.fired else a.state, a.value, a.threshold, a.message)
                    for a in found])
     fired = rules.fired(found)
     run.out.line(f"{len(fired)} alert(s) fired" if fired else "no alerts")
-    return {"alerts": [a.as_dict() for a in found], "fired": len(fired),
-            "webhook": alerting.notify(run, url, fired), "_exit_code": EXIT_FAILED if fired else 0}
+    if via_alertmanager and spec.needs_hosts:
+        run.out.info("HTTP rules: judged by Prometheus (invoke monitor.rules), not scraped here")
+    delivery = ({"alertmanager": alerting.deliver(run, spec, found),
+                 "webhook": {"posted": False, "reason": "alerts go through Alertmanager (notify.alertmanager.url)"}}
+                if via_alertmanager else {"webhook": alerting.notify(run, url, fired)})
+    return {"alerts": [a.as_dict() for a in found], "fired": len(fired), **delivery,
+            "_exit_code": EXIT_FAILED if fired else 0}
 
 
 @deploy_task(help={

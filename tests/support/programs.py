@@ -52,6 +52,8 @@ PROGRAMS: dict[str, Program] = {p.name: p for p in (
     Program("haproxy", "haproxy", "apt:haproxy"),
     Program("prometheus", "prometheus", "apt:prometheus"),
     Program("promtool", "promtool", "apt:prometheus"),
+    Program("prometheus-alertmanager", "prometheus-alertmanager", "apt:prometheus-alertmanager"),
+    Program("amtool", "amtool", "apt:prometheus-alertmanager"),
     Program("chromium", "chromium", "apt:chromium"),
     Program("node", "node", "apt:nodejs"),
     Program("npm", "npm", "apt:npm"),

@@ -34,7 +34,7 @@ def test_demo_runs_every_phase_end_to_end_and_again(tmp_path):
     try:
         for attempt in (1, 2):   # a second run must pass too: nothing pending, a new release, idempotent backfill
             proc = subprocess.run([sys.executable, "-m", "invoke", "demo"], cwd=REPO, env=env,
-                                  capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+                                  capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
             assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
             assert "demo complete" in proc.stdout
             assert secret not in proc.stdout + proc.stderr

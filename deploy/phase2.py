@@ -421,9 +421,18 @@ def plan_rollback(fleet: Fleet, ctx: Context, runs: dict[str, HostRun], to: str 
     if down:
         raise StepFailed("cannot read the releases of " + "; ".join(f"{h}: {e}" for h, e in down.items())
                          + " - nothing was changed")
+    to = to or mixed_fleet_target(runs)
     for r in runs.values():
         r.target = rollback_target(r.name, r.before, to)
         r.previous = r.before.older_than(r.target)
+
+
+def mixed_fleet_target(runs: dict[str, HostRun]) -> str | None:
+    """Hosts on different releases (a deploy killed half-way) go back together to the oldest of
+    them - the release the hosts it never reached still run - not each to its own previous, which
+    would split the fleet across two older releases. None when the hosts agree."""
+    currents = {r.before.current for r in runs.values() if r.before and r.before.current}
+    return min(currents) if len(currents) > 1 else None   # release ids sort by their UTC time
 
 
 def rollback_target(host: str, before: HostReleases, to: str | None) -> str:

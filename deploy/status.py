@@ -1,15 +1,19 @@
-"""`invoke status`: what runs where - each host reachable or not, each app's process state."""
+"""`invoke status`: what runs where - each host reachable or not, each app's process state, and
+the release each app's process actually serves (its health endpoint's version) beside the release
+its `current` link names: after a killed deploy the two can differ, and status must say so."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from deploy import flag, process
+import json
+
+from deploy import flag, gates, process
 from deploy.commands.release import AppLayout
 from deploy.config import Environment
 from deploy.hosts import Fleet, Host
 from deploy.process.base import ProcessState
-from deploy.releases import current_release
+from deploy.releases import current_release, health_url
 from deploy.rollout import FlagState
 
 
@@ -26,7 +30,23 @@ class HostStatus:
     apps: dict[str, ProcessState] = field(default_factory=dict)
     releases: dict[str, str | None] = field(default_factory=dict)
     flags: dict[str, FlagState | None] = field(default_factory=dict)   # from each app's env file
+    serving: dict[str, Served] = field(default_factory=dict)           # what each process answers
     manager: str = ""
+
+    def problems(self) -> list[str]:
+        """Each app whose running process serves another release than `current`, or does not answer."""
+        found = []
+        for app, served in self.serving.items():
+            state = self.apps.get(app)
+            if state is None or state.state != "running":
+                continue
+            linked = self.releases.get(app)
+            if served.version is None:
+                found.append(f"{self.host}/{app}: {served.error or 'no version'} on {served.url}")
+            elif linked and served.version != linked:
+                found.append(f"{self.host}/{app}: serves {served.version} but current is {linked} "
+                             "(switched, not restarted: re-run the phase or roll back)")
+        return found
 
     def as_dict(self) -> dict:
         return {
@@ -34,9 +54,33 @@ class HostStatus:
             "error": self.error, "manager": self.manager,
             "apps": {app: {"process": s.name, "state": s.state, "pid": s.pid, "uptime": s.uptime,
                            "detail": s.detail, "release": self.releases.get(app),
-                           "flag": self.flags[app].as_dict() if self.flags.get(app) else None}
+                           "flag": self.flags[app].as_dict() if self.flags.get(app) else None,
+                           "serving": self.serving[app].version if app in self.serving else None,
+                           "serving_error": self.serving[app].error if app in self.serving else None}
                      for app, s in self.apps.items()},
+            "problems": self.problems(),
         }
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    version: str | None
+    error: str | None = None
+
+
+def served(url: str, timeout: float = 3) -> Served:
+    """The version an app's health endpoint reports (any status: a failing app still says which
+    release it runs), or why there is none."""
+    answer = gates.http_get(url, timeout)
+    if answer.status is None:
+        return Served(url, None, answer.error)
+    try:
+        version = json.loads(answer.body).get("version")
+    except (ValueError, AttributeError):
+        return Served(url, None, f"HTTP {answer.status}, not JSON")
+    return Served(url, str(version) if version is not None else None,
+                  None if version is not None else f"HTTP {answer.status}, no version")
 
 
 def gather(env: Environment) -> list[HostStatus]:
@@ -50,7 +94,9 @@ def gather(env: Environment) -> list[HostStatus]:
         flags = {name: _flag(host, env, name) for name in apps}
         procs = {name: _state(manager, states, app.process) if app.mode == "process" else
                  ProcessState(app.process, app.mode, detail=NO_PROCESS[app.mode]) for name, app in apps.items()}
-        return procs, releases, flags
+        serving = {name: served(health_url(env, name, host.config)) for name, app in apps.items()
+                   if app.mode == "process" and procs[name].state == "running"}
+        return procs, releases, flags, serving
 
     with Fleet(env) as fleet:
         result = fleet.run(probe, size=len(fleet.hosts), max_fail=len(fleet.hosts))
@@ -58,10 +104,11 @@ def gather(env: Environment) -> list[HostStatus]:
     rows = []
     for host_cfg in env.hosts:
         outcome = outcomes[host_cfg.name]
-        apps, releases, flags = outcome.value or ({}, {}, {})
+        apps, releases, flags, serving = outcome.value or ({}, {}, {}, {})
         rows.append(HostStatus(
             host=host_cfg.name, address=host_cfg.address or "local", reachable=outcome.ok,
-            error=outcome.error, apps=apps, releases=releases, flags=flags, manager=manager.name,
+            error=outcome.error, apps=apps, releases=releases, flags=flags, serving=serving,
+            manager=manager.name,
         ))
     return rows
 

@@ -6,13 +6,14 @@ from deploy.cli import Run, deploy_task
 from deploy.database_phases import open_db, sql_root
 from deploy.db import journal, migrate
 from deploy.errors import EXIT_FAILED, DeployError
-from deploy.secrets import mask
+from deploy.secrets import mask, mask_data
 from deploy.status import gather
+from deploy.unfinished import unfinished_runs
 
 
 @deploy_task()
 def status(run: Run):
-    """Show each host (reachable or not), each app's release, process state and flag %, pending migrations, last events."""
+    """Show each host, each app's release (linked and actually served), process state, flag %, pending migrations, unfinished runs, last events."""
     env = run.env
     rows = gather(env)
     run.out.line(f"environment {env.name}: {len(env.hosts)} host(s), database {env.database.dialect}, "
@@ -27,10 +28,17 @@ def status(run: Run):
         for app, state in row.apps.items():
             detail = f"pid {state.pid}, uptime {state.uptime}" if state.pid else state.detail
             flag = row.flags.get(app)
-            table_rows.append((row.host, row.address, "up", app, row.releases.get(app) or "-", state.name,
+            serving = row.serving.get(app)
+            served = (serving.version or "no answer") if serving else "-"
+            if serving and serving.version and serving.version != row.releases.get(app):
+                served += " (MISMATCH)"
+            table_rows.append((row.host, row.address, "up", app, row.releases.get(app) or "-", served, state.name,
                                state.state, flag.describe() if flag else "-", detail))
-    run.out.table(None, ["host", "address", "reachable", "app", "release", "process", "state", "flag", "detail"],
-                  table_rows)
+    run.out.table(None, ["host", "address", "reachable", "app", "release", "serving", "process", "state", "flag",
+                         "detail"], table_rows)
+    problems = [p for row in rows for p in row.problems()]
+    for problem in problems:
+        run.out.line(f"problem: {problem}")
     database = database_summary(run)
     if database.get("error"):
         run.out.line(f"database: {database['error']}")
@@ -38,23 +46,29 @@ def status(run: Run):
         pending = [m["version"] + "_" + m["name"] for m in database["migrations"] if m["state"] != "applied"]
         run.out.line("migrations: " + (f"{len(pending)} not applied: {', '.join(pending)}" if pending
                                        else f"all {len(database['migrations'])} applied"))
+        for unfinished in database["unfinished"]:
+            run.out.line(f"unfinished: {unfinished['text']}")
         run.out.table("Last events", ["at (UTC)", "phase", "action", "host", "outcome"],
                       [(e["at"], e["phase"], e["action"], e["host"] or "", e["outcome"])
                        for e in database["events"]])
     down = [r.host for r in rows if not r.reachable]
-    return {"hosts": [r.as_dict() for r in rows], "down": down, "database": database,
-            "_exit_code": EXIT_FAILED if down else 0}
+    failing = down or problems or database.get("unfinished")
+    return {"hosts": [r.as_dict() for r in rows], "down": down, "problems": problems, "database": database,
+            "_exit_code": EXIT_FAILED if failing else 0}
 
 
-def database_summary(run: Run, events: int = 5) -> dict:
-    """Pending migrations and the newest journal events; an unreachable database is reported,
-    not fatal (status must work when the database is the problem)."""
+def database_summary(run: Run, events: int = 5, scan: int = 500) -> dict:
+    """Pending migrations, runs started and never finished (from the newest `scan` events) and the
+    newest journal events; an unreachable database is reported, not fatal (status must work when
+    the database is the problem)."""
     try:
         with open_db(run) as db:
             states = migrate.status(db, sql_root(run))
-            newest = journal.query(db, environment=run.env.name, limit=events)
+            recent = journal.query(db, environment=run.env.name, limit=scan)
     except DeployError as exc:
         return {"error": mask(str(exc))}
+    newest = recent[:events]
     return {"migrations": [{"version": m.version, "name": m.name, "state": m.state} for m in states],
+            "unfinished": [mask_data(u.as_dict()) for u in unfinished_runs(recent)],
             "events": [{"at": e.at.strftime("%Y-%m-%d %H:%M:%S"), "phase": e.phase, "action": e.action,
                         "host": e.host, "outcome": e.outcome} for e in newest]}

@@ -64,22 +64,41 @@ def test_second_holder_is_refused_naming_the_first(db_target):
 
 
 def test_waiting_holder_gets_the_lock_when_it_is_released(db_target):
+    """A barrier, not a sleep: the first holder lets go only after the second has found the lock
+    held (on_wait told it so), and the second gets it only after that release."""
     import threading
 
     config, root = db_target
-    release = threading.Event()
+    held, refused = threading.Event(), threading.Event()
+    released_at: list[float] = []
+    errors: list[BaseException] = []
+    told: list[str] = []
 
     def first():
-        with lock.acquire(config, root, "alice", "deploy.phase1"):
-            release.wait(10)
+        try:
+            with lock.acquire(config, root, "alice", "deploy.phase1"):
+                held.set()
+                if not refused.wait(60):
+                    raise AssertionError("the second holder never found the lock held")
+                released_at.append(time.monotonic())
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread below
+            errors.append(exc)
+            held.set()
+
+    def waiting(text: str) -> None:
+        told.append(text)
+        refused.set()
 
     t = threading.Thread(target=first)
     t.start()
-    time.sleep(0.5)
-    threading.Timer(0.7, release.set).start()
-    with lock.acquire(config, root, "bob", "deploy.phase2", wait_seconds=10) as held:
-        assert held.holder == "bob"
-    t.join()
+    assert held.wait(60) and not errors, errors
+    with lock.acquire(config, root, "bob", "deploy.phase2", wait_seconds=60, on_wait=waiting) as held_by:
+        got_at = time.monotonic()
+        assert held_by.holder == "bob"
+    t.join(60)
+    assert not t.is_alive() and errors == []
+    assert released_at and got_at >= released_at[0]                 # it waited for the release
+    assert len(told) == 1 and told[0].startswith("locked by alice since "), told
 
 
 def test_a_holder_killed_with_sigkill_leaves_no_lock(db_target):

@@ -23,6 +23,8 @@ apt_programs=(
   "prometheus prometheus"
   "promtool prometheus"
   "chromium chromium"
+  "systemd-analyze systemd"
+  "faketime faketime"
   "node nodejs"
   "npm npm"
 )

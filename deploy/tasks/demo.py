@@ -113,7 +113,7 @@ def abuse_alert(env_name: str) -> int:
         return 1
     for a in alerts:
         print(f"  {a['rule']:<14} {a['subject']:<10} {a['state'].upper() if a['fired'] else a['state']:<11} "
-              f"{a['message']}")
+              f"{a['message']}", flush=True)
     min_ratings = alerts_spec.load(Path(config.load(env_name).root)).rating_spike.min_ratings
     problems = alert_problems(proc.returncode, alerts, OBSERVED.burst, min_ratings)
     if not problems and proc.returncode == 1:

@@ -141,7 +141,9 @@ def test_a_second_deploy_exits_3_naming_the_holder_or_waits(project):
         try:
             line = waiter.wait_for("waiting up to 120s")     # it reached the lock and found it held
             assert "locked by alice@laptop since" in line and "(task deploy.phase2)" in line
-            assert waiter.running() and "SellerRatings" not in project.tables()
+            # still waiting, with nothing done, while the lock stays held
+            assert waiter.still_running_after(3), waiter.finish().stdout
+            assert "SellerRatings" not in project.tables()
             holder.release()
             proc = waiter.finish()
         finally:

@@ -64,36 +64,49 @@ def test_second_holder_is_refused_naming_the_first(db_target):
         assert held.task == "deploy.phase2"
 
 
-def test_waiting_holder_gets_the_lock_when_it_is_released(db_target):
-    """A barrier, not a sleep: the first holder lets go only after the second has found the lock
-    held (on_wait told it so), and the second gets it only after that release."""
+def test_waiting_holder_gets_the_lock_when_it_is_released(db_target, monkeypatch):
+    """A barrier, not a sleep: the first holder lets go only after the second has tried the lock
+    twice and been refused (so it is polling, not gone ahead), and the second gets in only after."""
     import threading
 
     config, root = db_target
-    held, refused = threading.Event(), threading.Event()
+    held, polling, bob_in = threading.Event(), threading.Event(), threading.Event()
+    refusals: list[int] = []
     released_at: list[float] = []
     errors: list[BaseException] = []
     told: list[str] = []
+    real_until = lock._until
+
+    def watched_until(attempt, wait_seconds, refuse, on_wait=None):
+        def watched():
+            got = attempt()
+            if not got:
+                refusals.append(1)
+                if len(refusals) >= 2:
+                    polling.set()
+            return got
+        return real_until(watched, wait_seconds, refuse, on_wait)
+
+    monkeypatch.setattr(lock, "_until", watched_until)
 
     def first():
         try:
             with lock.acquire(config, root, "alice", "deploy.phase1"):
                 held.set()
-                if not refused.wait(60):
-                    raise AssertionError("the second holder never found the lock held")
+                if not polling.wait(30):
+                    raise AssertionError("the second holder did not keep polling the held lock")
+                if bob_in.is_set():
+                    raise AssertionError("the second holder got in while the first held the lock")
                 released_at.append(time.monotonic())
         except BaseException as exc:  # noqa: BLE001 - handed to the test's thread below
             errors.append(exc)
             held.set()
 
-    def waiting(text: str) -> None:
-        told.append(text)
-        refused.set()
-
     t = threading.Thread(target=first)
     t.start()
     assert held.wait(60) and not errors, errors
-    with lock.acquire(config, root, "bob", "deploy.phase2", wait_seconds=60, on_wait=waiting) as held_by:
+    with lock.acquire(config, root, "bob", "deploy.phase2", wait_seconds=60, on_wait=told.append) as held_by:
+        bob_in.set()
         got_at = time.monotonic()
         assert held_by.holder == "bob"
     t.join(60)

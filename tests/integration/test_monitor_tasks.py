@@ -132,8 +132,9 @@ def test_recalculate_waits_for_or_refuses_a_held_lock(monitor_project):
         try:
             line = waiter.wait_for("waiting up to 120s")     # it reached the lock and found it held
             assert "locked by alice@laptop since" in line and "(task deploy.phase3)" in line
-            assert waiter.running()
-            assert project.json("monitor.verify")[0] == 1               # nothing recalculated while waiting
+            # still waiting, with nothing recalculated, while the lock stays held
+            assert waiter.still_running_after(3), waiter.finish().stdout
+            assert project.json("monitor.verify")[0] == 1
             holder.release()
             proc = waiter.finish()
         finally:

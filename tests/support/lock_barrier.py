@@ -116,6 +116,15 @@ class Waiter:
     def running(self) -> bool:
         return self.proc.poll() is None
 
+    def still_running_after(self, seconds: float) -> bool:
+        """True when the command has not ended within `seconds`. One-sided: a slow machine can
+        only make a broken waiter look patient, never a patient one look broken."""
+        try:
+            self.proc.wait(seconds)
+        except subprocess.TimeoutExpired:
+            return True
+        return False
+
     def finish(self, timeout: float = 120) -> subprocess.CompletedProcess:
         code = self.proc.wait(timeout)
         for reader in self._readers:

@@ -24,6 +24,8 @@ apt_programs=(
   "prometheus-alertmanager prometheus-alertmanager"
   "amtool prometheus-alertmanager"
   "chromium chromium"
+  "systemd-analyze systemd"
+  "faketime faketime"
   "node nodejs"
   "npm npm"
 )

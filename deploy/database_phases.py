@@ -21,7 +21,7 @@ from deploy.db import backup as db_backup
 from deploy.db.backup import BackupRecord
 from deploy.db.connect import Database, connect, has_table
 from deploy.errors import ConfigError, StepFailed
-from deploy.executor import Executor, executing
+from deploy.executor import Executor, executing, lock_wait_note
 from deploy.config import HostConfig
 from deploy.hosts import Fleet, LocalHost
 
@@ -161,7 +161,8 @@ def _migrations_not_completed(db: Database, environment: str) -> bool:
 def lock_is_free(run: Run, lock_wait: float) -> None:
     """Exit 3 (naming the holder) when another deploy holds the lock; take and free it otherwise."""
     with deploy_lock.acquire(run.database, Path(run.env.root), run.actor, run.task,
-                             wait_seconds=lock_wait, environment=run.env.name):
+                             wait_seconds=lock_wait, environment=run.env.name,
+                             on_wait=lock_wait_note(run, lock_wait)):
         pass
 
 

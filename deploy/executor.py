@@ -110,7 +110,7 @@ def executing(run: Run, phase: str, lock_wait: float = 0) -> Iterator[Executor]:
     env = run.env
     root = Path(env.root)
     with deploy_lock.acquire(run.database, root, run.actor, run.task, wait_seconds=lock_wait,
-                             environment=env.name):
+                             environment=env.name, on_wait=lock_wait_note(run, lock_wait)):
         db = connect(run.database, root)
         ex = Executor(run=run, phase=phase, db=db)
         started = time.monotonic()
@@ -140,6 +140,11 @@ def executing(run: Run, phase: str, lock_wait: float = 0) -> Iterator[Executor]:
             tell("succeeded")
         finally:
             db.close()
+
+
+def lock_wait_note(run: Run, lock_wait: float):
+    """The one line a task prints when it starts waiting for a held deploy lock (--lock-wait)."""
+    return lambda holder: run.out.warn(f"deploy lock {holder}; waiting up to {lock_wait:g}s (--lock-wait)")
 
 
 def _ms(started: float) -> int:

@@ -163,8 +163,7 @@ def check_hosts(env: Environment, spec: PreflightSpec) -> Iterator[Item]:
         res = host.run(facts_command(env.deploy_to, tools), timeout=30)
         received = time.time()
         facts = parse_facts(res.stdout, tools)
-        # the remote clock was read somewhere inside the round trip: compare with its middle
-        return facts, facts.clock - (sent + received) / 2
+        return facts, clock_skew(facts.clock, sent, received)
 
     h = spec.hosts
     with Fleet(env) as fleet:
@@ -185,9 +184,18 @@ def check_hosts(env: Environment, spec: PreflightSpec) -> Iterator[Item]:
         path = facts.tools.get(manager.binary)
         yield Item("hosts", f"{name}: {manager.name}", "pass" if path else "fail",
                    path or f"{manager.binary} not found on PATH")
-        ok = abs(skew) <= h.max_clock_skew
-        yield Item("hosts", f"{name}: clock skew", "pass" if ok else "fail",
-                   f"{skew:+.2f}s (max ±{h.max_clock_skew:g}s)")
+        yield clock_item(name, skew, h.max_clock_skew)
+
+
+def clock_skew(remote_clock: float, sent: float, received: float) -> float:
+    """Seconds the host's clock is ahead (+) or behind (-) ours. The remote clock was read
+    somewhere inside the round trip [sent, received]: compare it with the middle."""
+    return remote_clock - (sent + received) / 2
+
+
+def clock_item(host: str, skew: float, max_skew: float) -> Item:
+    ok = abs(skew) <= max_skew
+    return Item("hosts", f"{host}: clock skew", "pass" if ok else "fail", f"{skew:+.2f}s (max ±{max_skew:g}s)")
 
 
 def _threshold(section: str, name: str, value: float, minimum: float, detail: str) -> Item:

@@ -15,6 +15,7 @@ from collections import Counter
 import requests
 
 from deploy import config, releases
+from deploy.demo_claims import reads_problems
 from deploy.rollout import in_rollout
 from deploy.traffic import token
 
@@ -23,13 +24,14 @@ FEATURE = re.compile(r'data-rating-feature="(on|off)"')
 
 def serve_users(env_name: str, users: int = 60, seller: int = 1) -> int:
     """Users 1..N read seller `seller`'s ratings (API) and open their page (web, SSR); 1 when a
-    page disagrees with the bucketing, or the apps do not answer."""
+    page disagrees with the bucketing, an answer is not 200, or the apps do not answer."""
     env = config.load(env_name)
     api_host = env.hosts_with(env.apps["api"].role)[0]
     web_host = env.hosts_with(env.apps["web"].role)[0]
     api, web = releases.base_url(env, "api", api_host), releases.base_url(env, "web", web_host)
     secret = env.app_env("api")["JWT_SECRET"]
     statuses: Counter = Counter()
+    pages: Counter = Counter()
     seen, wrong = [], []
     with requests.Session() as http:
         http.trust_env = False
@@ -42,6 +44,7 @@ def serve_users(env_name: str, users: int = 60, seller: int = 1) -> int:
             auth = {"Authorization": f"Bearer {token(secret, user)}"}
             statuses[http.get(f"{api}/api/v1/ratings/seller/{seller}", headers=auth, timeout=5).status_code] += 1
             page = http.get(f"{web}/sellers/{seller}", params={"user": user}, timeout=5)
+            pages[page.status_code] += 1
             shown = FEATURE.search(page.text)
             on = bool(shown and shown.group(1) == "on")
             seen.append(on)
@@ -51,7 +54,9 @@ def serve_users(env_name: str, users: int = 60, seller: int = 1) -> int:
     codes = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items()))
     print(f"API: {sum(statuses.values())} reads ({codes}); web: {sum(seen)} of {users} users see the "
           f"rating UI at {pct}%" + ("" if wrong else ", each as the bucketing says"))
+    problems = reads_problems(statuses, pages)
+    for problem in problems:
+        print(f"claim does not hold (users read the API and seller pages): {problem}", file=sys.stderr)
     if wrong:
         print(f"users whose page disagrees with the bucketing: {wrong[:10]}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if wrong or problems else 0

@@ -38,9 +38,13 @@ def buyer_seller_pairs(db: Database, limit: int) -> list[tuple[int, int]]:
 @dataclass
 class TrafficReport:
     requests: int = 0
-    statuses: Counter = field(default_factory=Counter)
+    statuses: Counter = field(default_factory=Counter)   # every answer, by HTTP status
     ratings_created: int = 0
     seconds: float = 0.0
+    pairs_asked: int = 0                                  # (buyer, seller) pairs asked before the deadline
+    can_rate: Counter = field(default_factory=Counter)   # GET can-rate answers, by HTTP status
+    refusals: Counter = field(default_factory=Counter)   # can-rate's `reason` when canRate was false
+    create: Counter = field(default_factory=Counter)     # POST /ratings answers, by HTTP status
 
 
 def rate_sellers(base_url: str, secret: Secret | str, pairs: list[tuple[int, int]],
@@ -54,9 +58,15 @@ def rate_sellers(base_url: str, secret: Secret | str, pairs: list[tuple[int, int
                 break
             auth = {"Authorization": f"Bearer {token(secret, buyer)}"}
             check = http.get(f"{base_url}/api/v1/ratings/can-rate/{seller}", headers=auth, timeout=timeout)
+            report.pairs_asked += 1
             report.requests += 1
             report.statuses[check.status_code] += 1
-            if check.status_code != 200 or not check.json().get("canRate"):
+            report.can_rate[check.status_code] += 1
+            if check.status_code != 200:
+                continue
+            answer = check.json()
+            if not answer.get("canRate"):
+                report.refusals[str(answer.get("reason"))] += 1
                 continue
             rating = 1 + (buyer * 7 + seller * 3) % 5          # deterministic spread over 1..5
             made = http.post(f"{base_url}/api/v1/ratings", headers=auth, timeout=timeout,
@@ -64,6 +74,7 @@ def rate_sellers(base_url: str, secret: Secret | str, pairs: list[tuple[int, int
                                    "comment": f"demo rating {index + 1}"})
             report.requests += 1
             report.statuses[made.status_code] += 1
+            report.create[made.status_code] += 1
             if made.status_code == 201:
                 report.ratings_created += 1
     report.seconds = time.monotonic() - started

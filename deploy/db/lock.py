@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from deploy.config import DatabaseConfig
 from deploy.db.connect import Database, Tunnel, connect, sqlite_path
@@ -87,13 +87,17 @@ def describe(holder: Holder | None, now: datetime | None = None) -> str:
 # -- I/O --------------------------------------------------------------------------------------------
 @contextmanager
 def acquire(db_config: DatabaseConfig, root: Path, holder: str, task: str, wait_seconds: float = 0,
-            environment: str = "", tunnel: Tunnel | None = None) -> Iterator[Holder]:
-    """Hold the deploy lock for the with-block; LockHeld (exit 3) naming the holder otherwise."""
+            environment: str = "", tunnel: Tunnel | None = None,
+            on_wait: Callable[[str], None] | None = None) -> Iterator[Holder]:
+    """Hold the deploy lock for the with-block; LockHeld (exit 3) naming the holder otherwise.
+
+    on_wait, when given, is told once (with describe()'s text) that the lock is held and this
+    session is waiting for it, so a waiting task says why it is not moving."""
     if db_config.dialect == "sqlite":
         locker = _sqlite_lock
     else:
         locker = _session_lock
-    with locker(db_config, root, environment, wait_seconds, tunnel) as db:
+    with locker(db_config, root, environment, wait_seconds, tunnel, on_wait) as db:
         me = Holder(holder, task, from_db_time(db_time(datetime.now(timezone.utc), db.dialect)), environment)
         _write_row(db, me)
         try:
@@ -112,12 +116,13 @@ def current_holder(db: Database, environment: str = "") -> Holder | None:
 
 
 @contextmanager
-def _sqlite_lock(db_config, root, environment, wait_seconds, tunnel) -> Iterator[Database]:
+def _sqlite_lock(db_config, root, environment, wait_seconds, tunnel, on_wait) -> Iterator[Database]:
     lock_path = sqlite_path(db_config, root).with_name(sqlite_path(db_config, root).name + ".deploy.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        _until(lambda: _try_flock(fd), wait_seconds, lambda: _refusal(db_config, root, environment, tunnel))
+        _until(lambda: _try_flock(fd), wait_seconds, lambda: _refusal(db_config, root, environment, tunnel),
+               on_wait)
         db = connect(db_config, root)
         try:
             yield db
@@ -128,20 +133,20 @@ def _sqlite_lock(db_config, root, environment, wait_seconds, tunnel) -> Iterator
 
 
 @contextmanager
-def _session_lock(db_config, root, environment, wait_seconds, tunnel) -> Iterator[Database]:
+def _session_lock(db_config, root, environment, wait_seconds, tunnel, on_wait) -> Iterator[Database]:
     db = connect(db_config, root, tunnel)   # dedicated: the lock lives exactly as long as this session
     try:
         if db.dialect == "postgres":
             key = advisory_key(environment)
             _until(lambda: db.scalar("SELECT CASE WHEN pg_try_advisory_lock(?) THEN 1 ELSE 0 END", (key,)) == 1,
-                   wait_seconds, lambda: _refusal(db_config, root, environment, tunnel))
+                   wait_seconds, lambda: _refusal(db_config, root, environment, tunnel), on_wait)
             try:
                 yield db
             finally:
                 _quietly(db, "SELECT pg_advisory_unlock(?)", (key,))
         else:
             _until(lambda: int(db.scalar(mssql_acquire_sql(environment))) >= 0,
-                   wait_seconds, lambda: _refusal(db_config, root, environment, tunnel))
+                   wait_seconds, lambda: _refusal(db_config, root, environment, tunnel), on_wait)
             try:
                 yield db
             finally:
@@ -158,11 +163,15 @@ def _try_flock(fd: int) -> bool:
         return False
 
 
-def _until(attempt, wait_seconds: float, refuse) -> None:
+def _until(attempt, wait_seconds: float, refuse, on_wait=None) -> None:
     deadline = time.monotonic() + max(0.0, wait_seconds)
+    told = False
     while not attempt():
         if time.monotonic() >= deadline:
             raise LockHeld(refuse())
+        if on_wait is not None and not told:
+            on_wait(refuse())
+            told = True
         time.sleep(POLL_SECONDS)
 
 

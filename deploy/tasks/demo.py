@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -16,23 +18,38 @@ from invoke.exceptions import Exit
 
 from deploy import config
 from deploy.db.connect import connect, has_table
+from deploy.demo_claims import ABUSE_RULE, alert_problems, traffic_problems
+from deploy.monitoring import alerts_spec
 from deploy.rollout_traffic import serve_users
 from deploy.traffic import buyer_seller_pairs, rate_sellers
 
 DEMO_USERS, DEMO_ORDERS, DEMO_RATINGS = 300, 900, 60
 
 
-def _invoke(*args: str, expect: tuple[int, ...] = (0,), why: str = "") -> Callable[[str], int]:
-    """A step that runs `invoke ARGS --env ENV`; `expect` lists the exit codes that are right."""
+@dataclass
+class Observed:
+    """What one demo run saw that a later step's claim depends on."""
+
+    burst: int = 0          # ratings the demo's traffic created in this run
+
+
+OBSERVED = Observed()
+
+
+def _claims_hold(problems: list[str], claim: str) -> int:
+    """0 when the step's claim holds; else each problem on stderr and 1."""
+    for problem in problems:
+        print(f"claim does not hold ({claim}): {problem}", file=sys.stderr, flush=True)
+    return 1 if problems else 0
+
+
+def _invoke(*args: str) -> Callable[[str], int]:
+    """A step that runs `invoke ARGS --env ENV`; anything but exit 0 stops the demo."""
     def step(env: str) -> int:
         line = ["invoke", *args, "--env", env]
         print(f"$ {shlex.join(line)}", flush=True)
-        code = subprocess.call([sys.executable, "-m", "invoke", *args, "--env", env],
+        return subprocess.call([sys.executable, "-m", "invoke", *args, "--env", env],
                                env={**os.environ, "DEPLOY_ENV": env})
-        if code in expect and code != 0:
-            print(f"(exit {code}, as expected: {why})", flush=True)
-            return 0
-        return code
     return step
 
 
@@ -75,8 +92,34 @@ def app_traffic(env_name: str) -> int:
     report = rate_sellers(base, env.env["JWT_SECRET"], pairs, deadline=60)
     statuses = ", ".join(f"{code}: {n}" for code, n in sorted(report.statuses.items()))
     print(f"{report.requests} requests in {report.seconds:.1f}s ({statuses}); "
-          f"{report.ratings_created} ratings created")
-    return 0
+          f"{report.ratings_created} ratings created"
+          + (f", {sum(report.refusals.values())} already rated" if report.refusals else ""))
+    OBSERVED.burst = report.ratings_created
+    return _claims_hold(traffic_problems(report, len(pairs)), "buyers rate their sellers")
+
+
+def abuse_alert(env_name: str) -> int:
+    """`monitor.alerts` against the live API: the abuse rule must fire on the demo's burst of
+    ratings, and nothing else may fire."""
+    args = ["monitor.alerts", "--window", "2s", "--env", env_name, "--json"]
+    print(f"$ {shlex.join(['invoke', *args])}", flush=True)
+    proc = subprocess.run([sys.executable, "-m", "invoke", *args], env={**os.environ, "DEPLOY_ENV": env_name},
+                          stdout=subprocess.PIPE, text=True)
+    try:
+        alerts = json.loads(proc.stdout)["alerts"]
+    except (ValueError, KeyError, TypeError):
+        print(f"monitor.alerts printed no alert list (exit {proc.returncode}): {proc.stdout[-500:]}",
+              file=sys.stderr)
+        return 1
+    for a in alerts:
+        print(f"  {a['rule']:<14} {a['subject']:<10} {a['state'].upper() if a['fired'] else a['state']:<11} "
+              f"{a['message']}", flush=True)
+    min_ratings = alerts_spec.load(Path(config.load(env_name).root)).rating_spike.min_ratings
+    problems = alert_problems(proc.returncode, alerts, OBSERVED.burst, min_ratings)
+    if not problems and proc.returncode == 1:
+        print(f"(exit 1, as expected: {ABUSE_RULE} fired - the demo's burst of ratings against an empty "
+              "history is the kind of spike the abuse rule exists for)", flush=True)
+    return _claims_hold(problems, "the abuse rule fires on the demo's burst, nothing else fires")
 
 
 # Every phase implemented so far, in the order the runbook runs them. Invoke steps are the very
@@ -101,10 +144,7 @@ STEPS: list[tuple[str, Callable[[str], int]]] = [
     ("Phase 4: backfill the aggregates and prove zero discrepancies", _invoke("deploy.phase4")),
     ("Monitoring: stored aggregates against actual ratings", _invoke("monitor.verify")),
     ("Monitoring: engagement metrics for the demo's traffic", _invoke("monitor.metrics", "--days", "7")),
-    ("Monitoring: the runbook's alert rules against the live API",
-     _invoke("monitor.alerts", "--window", "2s", expect=(0, 1),
-             why="the demo's burst of ratings against an empty history is the kind of spike the abuse "
-                 "rule exists for")),
+    ("Monitoring: the runbook's alert rules against the live API", abuse_alert),
     ("Success criteria (30-day goals) and the HTML report",
      _invoke("monitor.report", "--html", ".work/local/report.html")),
     ("Releases on each host", _invoke("deploy.releases")),
@@ -117,6 +157,7 @@ STEPS: list[tuple[str, Callable[[str], int]]] = [
 def demo(c, env="local"):
     """Run every phase implemented so far, end to end, on the local environment."""
     started = time.monotonic()
+    OBSERVED.burst = 0
     for number, (title, step) in enumerate(STEPS, 1):
         print(f"\n=== {number}. {title}", flush=True)
         code = step(env)

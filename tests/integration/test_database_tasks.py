@@ -9,13 +9,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.envs import APP_ENV, REPO, make_root
+from tests.support.lock_barrier import LockHolder, Waiter
 
 STANDIN = REPO / "examples" / "marketplace"
 
@@ -128,47 +127,37 @@ def test_dry_run_prints_the_exact_sql_and_changes_nothing(project):
     assert doc["counts"] == {"applied": 0, "pending": 1, "drifted": 0, "missing": 0}
 
 
-LOCK_HOLDER = textwrap.dedent("""
-    import sys, time
-    from pathlib import Path
-    from deploy import config
-    from deploy.db import lock
-    env = config.load("t", root=Path(sys.argv[1]))
-    with lock.acquire(env.database, Path(env.root), "alice@laptop", "deploy.phase2", environment="t"):
-        print("held", flush=True)
-        time.sleep(float(sys.argv[2]))
-""")
-
-
-def hold_lock(project, seconds: float) -> subprocess.Popen:
-    env = {**os.environ, **project.extra_env}
-    proc = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(project.root), str(seconds)], cwd=REPO,
-                            env=env, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "held"
-    return proc
-
-
 def test_a_second_deploy_exits_3_naming_the_holder_or_waits(project):
-    holder = hold_lock(project, 2.5)
-    try:
-        started = time.monotonic()
+    # the holder keeps the lock until released, however long the CLI takes to start
+    with LockHolder(project.root, project.extra_env) as holder:
+        # without --lock-wait it does not wait: the lock stays held, so waiting would never end
         proc = project.invoke("deploy.phase1", "--env", "t")
         assert proc.returncode == 3, proc.stderr
         assert "alice@laptop" in proc.stderr and "deploy.phase2" in proc.stderr
-        assert time.monotonic() - started < 10
+        assert "waiting up to" not in proc.stderr
         assert "SellerRatings" not in project.tables()
-        proc = project.invoke("deploy.phase1", "--env", "t", "--lock-wait", "30")
-        assert proc.returncode == 0, proc.stderr
-    finally:
-        holder.kill()
-        holder.wait()
+
+        waiter = Waiter(project.root, "deploy.phase1", "--env", "t", "--lock-wait", "120",
+                        extra_env=project.extra_env)
+        try:
+            line = waiter.wait_for("waiting up to 120s")     # it reached the lock and found it held
+            assert "locked by alice@laptop since" in line and "(task deploy.phase2)" in line
+            # still waiting, with nothing done, while the lock stays held
+            assert waiter.still_running_after(3), waiter.finish().stdout
+            assert "SellerRatings" not in project.tables()
+            holder.release()
+            proc = waiter.finish()
+        finally:
+            waiter.kill()
+    assert proc.returncode == 0, proc.stderr
+    assert "SellerRatings" in project.tables()
 
 
 def test_a_killed_deploy_leaves_no_lock(project):
-    holder = hold_lock(project, 300)
-    holder.send_signal(signal.SIGKILL)
-    holder.wait()
-    proc = project.invoke("deploy.phase1", "--env", "t")
+    with LockHolder(project.root, project.extra_env) as holder:
+        holder.proc.send_signal(signal.SIGKILL)
+        holder.proc.wait()
+        proc = project.invoke("deploy.phase1", "--env", "t")
     assert proc.returncode == 0, proc.stderr
 
 
@@ -338,13 +327,9 @@ def test_phase1_that_fails_after_migrating_says_so_and_a_rerun_completes_it(proj
 
 def test_nothing_pending_while_another_deploy_runs_is_exit_3_not_done(project):
     assert project.json("deploy.phase1")[0] == 0
-    holder = hold_lock(project, 30)
-    try:
+    with LockHolder(project.root, project.extra_env):
         proc = project.invoke("deploy.phase1", "--env", "t")
         assert proc.returncode == 3 and "alice@laptop" in proc.stderr
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -9,7 +9,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from deploy import config
 from deploy.tasks.db_tools import client_command, client_line
 from deploy.errors import ConfigError
 from tests.support.envs import APP_ENV, REPO, fleet_environment, make_root
+from tests.support.lock_barrier import LockHolder
 
 PUSH_REFUSAL = "schema changes go through versioned migrations (invoke db.migrate / deploy.phase1), never db push"
 CLIENT = {
@@ -109,31 +109,12 @@ def test_dry_run_prints_the_quoted_command_and_runs_nothing(local_project):
     assert not (app / "generated.txt").exists()
 
 
-LOCK_HOLDER = textwrap.dedent("""
-    import sys, time
-    from pathlib import Path
-    from deploy import config
-    from deploy.db import lock
-    env = config.load("t", root=Path(sys.argv[1]))
-    with lock.acquire(env.database, Path(env.root), "alice@laptop", "deploy.phase2", environment="t"):
-        print("held", flush=True)
-        time.sleep(30)
-""")
-
-
 def test_another_deploy_holding_the_lock_is_exit_3_and_nothing_runs(local_project):
     root, app = local_project
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
-    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(root)], cwd=REPO, env=env,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with LockHolder(root):                # held until the block ends, however slow the CLI start is
         proc = invoke(root, "db.client", "generate", "--env", "t")
         assert proc.returncode == 3 and "alice@laptop" in proc.stderr
         assert not (app / "generated.txt").exists()
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_production_refuses_prisma_db_push_with_its_reason():

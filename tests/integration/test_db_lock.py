@@ -27,7 +27,7 @@ spec = json.loads(os.environ["LOCK_SPEC"])
 config = DatabaseConfig(**spec["config"])
 with lock.acquire(config, Path(spec["root"]), "alice@ci", "deploy.phase1", environment="staging"):
     print("LOCKED", flush=True)
-    time.sleep(120)
+    sys.stdin.read()                     # held until killed (or its stdin closes): no clock involved
 """
 
 
@@ -37,8 +37,8 @@ def spawn_holder(config, root) -> subprocess.Popen:
             "root": str(root)}
     # the connection string travels in the environment, never on a command line
     env = {**os.environ, "LOCK_SPEC": json.dumps(spec), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     line = proc.stdout.readline()
     if line.strip() != "LOCKED":
         proc.kill()
@@ -50,11 +50,12 @@ def test_second_holder_is_refused_naming_the_first(db_target):
     config, root = db_target
     with lock.acquire(config, root, "alice@ci", "deploy.phase1", environment="staging") as held:
         assert held.holder == "alice@ci"
-        started = time.monotonic()
+        told: list[str] = []
         with pytest.raises(LockHeld) as err:
-            with lock.acquire(config, root, "bob@laptop", "deploy.phase2", environment="staging"):
+            with lock.acquire(config, root, "bob@laptop", "deploy.phase2", environment="staging",
+                              on_wait=told.append):
                 pytest.fail("two holders at once")
-        assert time.monotonic() - started < 5
+        assert told == []                              # refused at the first try, no waiting
         message = str(err.value)
         assert message.startswith("locked by alice@ci since ") and message.endswith("Z (task deploy.phase1)")
         assert err.value.exit_code == 3
@@ -63,23 +64,55 @@ def test_second_holder_is_refused_naming_the_first(db_target):
         assert held.task == "deploy.phase2"
 
 
-def test_waiting_holder_gets_the_lock_when_it_is_released(db_target):
+def test_waiting_holder_gets_the_lock_when_it_is_released(db_target, monkeypatch):
+    """A barrier, not a sleep: the first holder lets go only after the second has tried the lock
+    twice and been refused (so it is polling, not gone ahead), and the second gets in only after."""
     import threading
 
     config, root = db_target
-    release = threading.Event()
+    held, polling, bob_in = threading.Event(), threading.Event(), threading.Event()
+    refusals: list[int] = []
+    released_at: list[float] = []
+    errors: list[BaseException] = []
+    told: list[str] = []
+    real_until = lock._until
+
+    def watched_until(attempt, wait_seconds, refuse, on_wait=None):
+        def watched():
+            got = attempt()
+            if not got:
+                refusals.append(1)
+                if len(refusals) >= 2:
+                    polling.set()
+            return got
+        return real_until(watched, wait_seconds, refuse, on_wait)
+
+    monkeypatch.setattr(lock, "_until", watched_until)
 
     def first():
-        with lock.acquire(config, root, "alice", "deploy.phase1"):
-            release.wait(10)
+        try:
+            with lock.acquire(config, root, "alice", "deploy.phase1"):
+                held.set()
+                if not polling.wait(30):
+                    raise AssertionError("the second holder did not keep polling the held lock")
+                if bob_in.is_set():
+                    raise AssertionError("the second holder got in while the first held the lock")
+                released_at.append(time.monotonic())
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread below
+            errors.append(exc)
+            held.set()
 
     t = threading.Thread(target=first)
     t.start()
-    time.sleep(0.5)
-    threading.Timer(0.7, release.set).start()
-    with lock.acquire(config, root, "bob", "deploy.phase2", wait_seconds=10) as held:
-        assert held.holder == "bob"
-    t.join()
+    assert held.wait(60) and not errors, errors
+    with lock.acquire(config, root, "bob", "deploy.phase2", wait_seconds=60, on_wait=told.append) as held_by:
+        bob_in.set()
+        got_at = time.monotonic()
+        assert held_by.holder == "bob"
+    t.join(60)
+    assert not t.is_alive() and errors == []
+    assert released_at and got_at >= released_at[0]                 # it waited for the release
+    assert len(told) == 1 and told[0].startswith("locked by alice since "), told
 
 
 def test_a_holder_killed_with_sigkill_leaves_no_lock(db_target):

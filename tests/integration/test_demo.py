@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -11,11 +12,12 @@ from pathlib import Path
 
 import requests
 
+from deploy.tasks import demo
 from tests.support.envs import REPO
 from tests.support.postgres import free_port
 
 
-def test_demo_runs_every_phase_end_to_end_and_again(tmp_path):
+def test_demo_runs_every_phase_end_to_end_and_again(tmp_path, monkeypatch, capsys):
     root = tmp_path / "project"
     root.mkdir()
     for folder in ("environments", "checks", "sql"):
@@ -31,6 +33,7 @@ def test_demo_runs_every_phase_end_to_end_and_again(tmp_path):
     env.update({"DEPLOY_ROOT": str(root), "JWT_SECRET": secret, "CI": "true",
                 "PATH": f"{os.path.dirname(sys.executable)}:{env.get('PATH', '')}"})
     conf = root / ".work" / "local" / "srv" / "supervisor" / "supervisord.conf"
+    runs = []
     try:
         for attempt in (1, 2):   # a second run must pass too: nothing pending, a new release, idempotent backfill
             proc = subprocess.run([sys.executable, "-m", "invoke", "demo"], cwd=REPO, env=env,
@@ -38,8 +41,35 @@ def test_demo_runs_every_phase_end_to_end_and_again(tmp_path):
             assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
             assert "demo complete" in proc.stdout
             assert secret not in proc.stdout + proc.stderr
+            assert "claim does not hold" not in proc.stderr
+            runs.append(proc)
         health = requests.get(f"http://127.0.0.1:{api_port}/health", timeout=5).json()
         assert health["status"] == "ok" and health["database"] == "ok"
+
+        # the demo's claims, as it checked them: the first run's buyers got 200s and 201s, its burst
+        # fired the abuse rule and nothing else fired; the re-run found every pair already rated
+        first, again = runs[0].stdout, runs[1].stdout
+        created = int(re.search(r"(\d+) ratings created", first)[1])
+        assert created >= 20 and f"200: {created}" in first and f"201: {created}" in first, first
+        assert re.search(r"rating_spike +database +FIRING .*potential abuse", first), first
+        assert "(exit 1, as expected: rating_spike fired" in first
+        assert re.search(rf"0 ratings created, {created} already rated", again), again
+
+        # and the alert step fails when the abuse rule does not fire on such a burst: the same live
+        # API and database, the rule switched off
+        (root / "checks" / "alerts.yaml").write_text("rating_spike: {enabled: false}\n")
+        for key in [k for k in os.environ if k.startswith("DEPLOY_")]:
+            monkeypatch.delenv(key)
+        for key in ("DEPLOY_ROOT", "JWT_SECRET", "CI", "PATH"):
+            monkeypatch.setenv(key, env[key])
+        monkeypatch.setattr(demo.OBSERVED, "burst", created)
+        capsys.readouterr()
+        assert demo.abuse_alert("local") == 1
+        said = capsys.readouterr()
+        assert "rating_spike" not in said.out and "discrepancies  database   ok" in said.out, said.out
+        assert (f"claim does not hold (the abuse rule fires on the demo's burst, nothing else fires): the abuse "
+                f"rule (rating_spike) did not fire on the demo's burst of {created} ratings: the rule was not "
+                "evaluated") in said.err, said.err
     finally:   # the demo leaves the API running, as a deploy does: stop this test's supervisord
         if conf.exists():
             subprocess.run([str(Path(sys.prefix) / "bin" / "supervisorctl"), "-c", str(conf), "shutdown"],

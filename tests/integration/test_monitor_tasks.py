@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from deploy.db.connect import connect
-from tests.integration.test_monitor_support import REPO, make_project
+from tests.integration.test_monitor_support import make_project
+from tests.support.lock_barrier import LockHolder, Waiter
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -125,29 +122,25 @@ def test_verify_finds_and_recalculate_removes_planted_discrepancies(monitor_proj
 def test_recalculate_waits_for_or_refuses_a_held_lock(monitor_project):
     project = monitor_project
     plant_discrepancies(project)
-    holder_code = textwrap.dedent("""
-        import sys, time
-        from pathlib import Path
-        from deploy import config
-        from deploy.db import lock
-        env = config.load("t", root=Path(sys.argv[1]))
-        with lock.acquire(env.database, Path(env.root), "alice@laptop", "deploy.phase3", environment="t"):
-            print("held", flush=True)
-            time.sleep(float(sys.argv[2]))
-    """)
-    holder = subprocess.Popen([sys.executable, "-c", holder_code, str(project.root), "2"],
-                              cwd=REPO, env={**os.environ, **project.extra_env},
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    # the holder keeps the lock until released, however long the CLI takes to start
+    with LockHolder(project.root, project.extra_env, task="deploy.phase3") as holder:
         proc = project.run("monitor.recalculate")
         assert proc.returncode == 3 and "alice@laptop" in proc.stderr
         assert project.json("monitor.verify")[0] == 1
-        proc = project.run("monitor.recalculate", "--lock-wait", "30s")
-        assert proc.returncode == 0, proc.stderr
-    finally:
-        holder.kill()
-        holder.wait()
+        waiter = Waiter(project.root, "monitor.recalculate", "--env", "t", "--lock-wait", "120",
+                        extra_env=project.extra_env)
+        try:
+            line = waiter.wait_for("waiting up to 120s")     # it reached the lock and found it held
+            assert "locked by alice@laptop since" in line and "(task deploy.phase3)" in line
+            # still waiting, with nothing recalculated, while the lock stays held
+            assert waiter.still_running_after(3), waiter.finish().stdout
+            assert project.json("monitor.verify")[0] == 1
+            holder.release()
+            proc = waiter.finish()
+        finally:
+            waiter.kill()
+    assert proc.returncode == 0, proc.stderr
+    assert "recalculated: 3 seller(s) changed" in proc.stdout
     assert project.json("monitor.verify")[0] == 0
 
 

@@ -9,7 +9,6 @@ import datetime as dt
 import ipaddress
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
@@ -29,7 +28,6 @@ from tests.support import strict
 from tests.support.envs import APP_ENV, REPO, fleet_environment, make_root
 
 pytestmark = pytest.mark.integration
-HAPROXY = "/usr/sbin/haproxy"
 
 
 def invoke(root: Path, *args: str, env_extra: dict | None = None) -> tuple[int, dict]:
@@ -183,8 +181,7 @@ def _free_port(address: str = "127.0.0.1") -> int:
 @pytest.fixture
 def haproxy(tmp_path):
     """Debian's HAProxy with its runtime API on 127.0.0.1:<admin>; yields 'host:port'."""
-    if not os.access(HAPROXY, os.X_OK):
-        strict.missing(f"needs HAProxy at {HAPROXY} (apt-get install haproxy)")
+    haproxy_bin = strict.need_binary("haproxy")
     admin, front = _free_port(), _free_port()
     cfg = tmp_path / "haproxy.cfg"
     cfg.write_text(textwrap.dedent(f"""\
@@ -201,10 +198,10 @@ def haproxy(tmp_path):
         backend marketplace-api
             server api-1 127.0.0.1:{_free_port()}
         """))
-    check = subprocess.run([HAPROXY, "-c", "-f", str(cfg)], capture_output=True, text=True)
+    check = subprocess.run([haproxy_bin, "-c", "-f", str(cfg)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     log = open(tmp_path / "haproxy.log", "w")
-    proc = subprocess.Popen([HAPROXY, "-f", str(cfg), "-db"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen([haproxy_bin, "-f", str(cfg), "-db"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -223,7 +220,7 @@ def haproxy(tmp_path):
 
 
 def test_load_balancer_admin_reachable_passes_and_unreachable_fails(tmp_path, haproxy):
-    version = subprocess.run([HAPROXY, "-v"], capture_output=True, text=True).stdout.split()[2]
+    version = subprocess.run([strict.need_binary("haproxy"), "-v"], capture_output=True, text=True).stdout.split()[2]
     root = local_project(tmp_path / "up", load_balancer=haproxy)
     code, doc = invoke(root, "checks.preflight", "--env", "t", "--only", "lb")
     assert code == 0, doc
@@ -274,8 +271,7 @@ mount --bind /run/fleet/date /usr/bin/date
 
 
 def test_a_host_whose_clock_runs_2_minutes_fast_fails_preflight(tmp_path, fleet_factory):
-    if not shutil.which("faketime"):
-        strict.missing("needs faketime on PATH (apt-get install faketime)")
+    strict.need_binary("faketime")
     fleet = fleet_factory(2)
     try:
         fast, right = fleet.hosts

@@ -55,6 +55,8 @@ PROGRAMS: dict[str, Program] = {p.name: p for p in (
     Program("prometheus-alertmanager", "prometheus-alertmanager", "apt:prometheus-alertmanager"),
     Program("amtool", "amtool", "apt:prometheus-alertmanager"),
     Program("chromium", "chromium", "apt:chromium"),
+    Program("systemd-analyze", "systemd-analyze", "apt:systemd"),
+    Program("faketime", "faketime", "apt:faketime"),
     Program("node", "node", "apt:nodejs"),
     Program("npm", "npm", "apt:npm"),
     Program("pm2", "pm2", "npm:pm2"),

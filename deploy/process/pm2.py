@@ -11,7 +11,7 @@ import time
 
 from dataclasses import dataclass
 
-from deploy.commands.shell import SEMI, Command, Op, chain, cmd
+from deploy.commands.shell import OR, SEMI, Command, Op, chain, cmd
 from deploy.config import Pm2App
 from deploy.process.base import ConfigFile, ProcessManager, ProcessState, Program
 from deploy.process.templates import render
@@ -88,11 +88,13 @@ class Pm2(ProcessManager):
         # startOrReload starts the app the first time; afterwards it restarts a fork-mode app and,
         # in cluster mode, reloads: one worker at a time, each new worker listening before an old
         # one is stopped (zero downtime). A reload keeps the running instance count, so `scale`
-        # brings it to the configured number (a no-op when it is already there).
+        # brings it to the configured number. scale exits 1 with "Nothing to do" when the count
+        # is right already, so its exit code is not used: the health gate counts the workers.
         commands = [self.pm2("startOrReload", self.ecosystem_file(program), "--update-env")]
         settings = program.pm2
         if settings and settings.exec_mode == "cluster" and isinstance(settings.instances, int):
-            commands.append(self.pm2("scale", program.process, str(settings.instances)))
+            scale = self.pm2("scale", program.process, str(settings.instances))
+            commands.append(Command(scale.parts + (Op(">/dev/null 2>&1"), OR, "true")))
         return commands
 
     # -- the cluster's workers ---------------------------------------------------------------------

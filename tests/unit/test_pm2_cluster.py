@@ -109,7 +109,7 @@ def test_cluster_restart_reloads_then_scales_to_the_configured_count():
     eco = "/srv/marketplace/api/shared/ecosystem.marketplace-api.json"
     assert [c.render() for c in PM2.restart_commands(PROGRAM)] == [
         f"env PM2_HOME=/run/pm2 /opt/node/bin/pm2 startOrReload {eco} --update-env",
-        "env PM2_HOME=/run/pm2 /opt/node/bin/pm2 scale marketplace-api 4"]
+        "env PM2_HOME=/run/pm2 /opt/node/bin/pm2 scale marketplace-api 4 >/dev/null 2>&1 || true"]
     every_cpu = Program(**{**PROGRAM.__dict__, "pm2": Pm2App(instances="max", exec_mode="cluster")})
     assert len(PM2.restart_commands(every_cpu)) == 1
 

@@ -13,7 +13,7 @@ function envFileArg(argv: string[]): string | undefined {
   return argv.find((a) => a.startsWith("--env-file="))?.slice("--env-file=".length);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   let settings;
   try {
     const file = envFileArg(process.argv.slice(2));
@@ -24,10 +24,14 @@ function main(): void {
     process.exit(2);
   }
   const store = new PrismaStore(settings.databaseUrl);
+  // Warm up before listening: the first query loads Prisma's query compiler and opens a pool
+  // connection (seconds on a busy host). pm2 sends a new cluster worker traffic once it listens,
+  // so a cold worker would answer its first requests late during a reload.
+  const database = await store.status();
   const app = createApp(settings, store, createMetrics(settings));
   const server: Server = app.listen(settings.port, settings.host, () => {
     console.log(JSON.stringify({ msg: "listening", host: settings.host, port: settings.port, version: settings.version,
-      pid: process.pid, worker: process.env.NODE_APP_INSTANCE ?? null, flag: settings.flag }));
+      pid: process.pid, worker: process.env.NODE_APP_INSTANCE ?? null, database, flag: settings.flag }));
   });
   server.on("error", (err) => {
     console.error(`error: cannot listen on ${settings.host}:${settings.port}: ${err.message}`);
@@ -44,4 +48,7 @@ function main(): void {
   process.on("SIGTERM", stop);
 }
 
-main();
+main().catch((err) => {
+  console.error(`error: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -104,8 +104,8 @@ def test_the_api_on_postgres_through_the_prisma_adapter(tmp_path, migrated_targe
                 time.sleep(0.2)
         assert status == 200 and health["database"] == "ok" and health["version"] == "20260101000000-pgtest"
         assert health["flag"] == {"enabled": True, "percentage": 10, "name": "rating"}
-        cluster.psql(f"INSERT INTO \"Users\" (\"FullName\", \"Email\") VALUES ('Seller', 's@x'), ('Buyer', 'b@x');"
-                     f"INSERT INTO \"Orders\" (\"BuyerId\", \"SellerId\", \"Status\") VALUES (2, 1, 'completed')",
+        cluster.psql("INSERT INTO \"Users\" (\"FullName\", \"Email\") VALUES ('Seller', 's@x'), ('Buyer', 'b@x');"
+                     "INSERT INTO \"Orders\" (\"BuyerId\", \"SellerId\", \"Status\") VALUES (2, 1, 'completed')",
                      dbname=db_config.name)
         token = jwt.encode({"sub": "2"}, SECRET, algorithm="HS256")
         assert _call(f"{base}/api/v1/ratings/seller/1")[0] == 401

@@ -13,6 +13,7 @@ import http.client
 import json
 import re
 import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -59,11 +60,16 @@ def node_tarball(tmp_path_factory):
 def app_database(request, tmp_path):
     """A fresh PostgreSQL database: base schema, the pipeline's migrations, a seller (1) with a
     completed order from a buyer (2). -> (postgresql:// URL, cluster, name)."""
+    return make_database(request, tmp_path, migrated=True)
+
+
+def make_database(request, tmp_path, migrated: bool):
     db_config, _ = _postgres_target(request, tmp_path)
     db = connect(db_config, tmp_path)
     try:
         db.script(BASE_SCHEMA["postgres"])
-        migrate.apply(db, SQL_ROOT, actor="fixture")
+        if migrated:
+            migrate.apply(db, SQL_ROOT, actor="fixture")
     finally:
         db.close()
     cluster = request.getfixturevalue("postgres")
@@ -209,5 +215,101 @@ def test_node_api_under_pm2_cluster_on_two_hosts_then_rolled_back(tmp_path, flee
         log = hosts[0].run("cat /srv/marketplace/api/shared/logs/api-out.log").stdout
         stamped = re.findall(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d: \{"msg":"listening"', log, re.M)
         assert len(stamped) >= 3 * INSTANCES, log[-2000:]      # 3 starts of 4 workers
+    finally:
+        fleet.stop()
+
+
+def test_fork_mode_drops_requests_during_the_same_redeploy(tmp_path, fleet_factory, node_tarball, app_database):
+    """The comparison: one process (pm2 fork mode) is stopped and started again, so the same
+    bounded load on its port meets refused or failed connections while the new one boots."""
+    fleet = fleet_factory(1)
+    try:
+        project = node_project(tmp_path, fleet, app_database[0], exec_mode="fork", instances=1)
+        project.extra_env = {SECRET_VAR: "test-jwt-secret-" + "z" * 32}
+        first, _ = project.deploy("--artifact", str(node_tarball), timeout=600)
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+        (host,) = fleet.hosts
+        assert [(w.exec_mode, w.status) for w in workers(host)] == [("fork", "online")]
+        with Load(host.address, project.port) as load:
+            time.sleep(1)
+            second, doc2 = project.deploy("--artifact", str(node_tarball), timeout=600)
+            time.sleep(1)
+        print(f"fork-mode redeploy: load {load.ok} ok, {len(load.failed)} failed ({sorted(set(load.failed))})")
+        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+        assert project.versions() == [doc2["release"]]
+        assert load.ok > 20 and len(load.failed) > 0
+    finally:
+        fleet.stop()
+
+
+CRASH_AT_BOOT = ('if (process.env.NODE_APP_INSTANCE === "3") { throw new Error("worker 3 cannot start: '
+                 'planted by the test"); }\n')
+
+
+def test_a_worker_that_crashes_at_boot_fails_the_gate_and_the_host_goes_back(tmp_path, fleet_factory,
+                                                                             node_tarball, app_database):
+    fleet = fleet_factory(1)
+    try:
+        project = node_project(tmp_path, fleet, app_database[0])
+        project.extra_env = {SECRET_VAR: "test-jwt-secret-" + "z" * 32}
+        project.set_smoke(**{"deadline: 40s": "deadline: 15s"})
+        first, doc1 = project.deploy("--artifact", str(node_tarball), timeout=600)
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+        v1 = doc1["release"]
+        (host,) = fleet.hosts
+        before = {w.pid for w in workers(host)}
+
+        # the same build, with a dist/index.js whose fourth worker exits at boot
+        tree = tmp_path / "crashing"
+        tree.mkdir()
+        subprocess.run(["tar", "-xzf", str(node_tarball), "-C", str(tree)], check=True)
+        index = tree / "dist" / "index.js"
+        index.write_text(CRASH_AT_BOOT + index.read_text())
+        bad, doc = project.deploy("--artifact", str(tree), timeout=600)
+        assert bad.returncode == 1, bad.stdout[-3000:] + bad.stderr[-3000:]
+        assert "health gate" in doc["error"] and "worker 3" in doc["error"], doc["error"]
+        assert "restarts" in doc["error"]                         # pm2 keeps restarting it
+        assert [u["ok"] for u in doc["undo"]] and all(u["ok"] for u in doc["undo"])
+        running = workers(host)
+        assert len(running) == INSTANCES and {w.status for w in running} == {"online"}
+        assert {w.cwd for w in running} == {f"/srv/marketplace/api/releases/{v1}"}
+        assert not {w.pid for w in running} & before            # restarted back onto v1, all four
+        assert project.versions() == [v1]
+        assert project.current(host) == v1
+    finally:
+        fleet.stop()
+
+
+HEALTH_ONLY = FAST_SMOKE.split("\nchecks:")[0] + "\nchecks:\n  - {name: health, path: /health, expect: 200}\n"
+
+
+def test_phase1_migrates_then_runs_prisma_generate_on_the_api_hosts(request, tmp_path, fleet_factory,
+                                                                     node_tarball):
+    """The runbook's step 1.3 for real: after the migration, `npx prisma generate` in the API's
+    current release on each API host (offline: the schema engine path is set, never run)."""
+    fleet = fleet_factory(1)
+    try:
+        url, cluster, name = make_database(request, tmp_path, migrated=False)
+        project = node_project(tmp_path, fleet, url)
+        project.extra_env = {SECRET_VAR: "test-jwt-secret-" + "z" * 32}
+        (project.root / "checks" / "smoke.yaml").write_text(HEALTH_ONLY)   # no ratings table yet
+        project.set_environment(
+            database={"dialect": "postgres", "name": name, "odbc": cluster.odbc_for(name),
+                      "backups": {"dir": "backups", "keep": 3}},
+            hooks={"post_migrate": [{"run": "PRISMA_SCHEMA_ENGINE_BINARY=/bin/true CHECKPOINT_DISABLE=1 "
+                                            "npx prisma generate", "where": "api", "app": "api"}]})
+        deployed, _ = project.deploy("--artifact", str(node_tarball), timeout=600)
+        assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+        (host,) = fleet.hosts
+        generated = "/srv/marketplace/api/current/src/generated/prisma/client.ts"
+        host.run("rm -rf /srv/marketplace/api/current/src/generated")
+        assert project.health(host)["database"] == "schema-missing"
+
+        phase1 = project.invoke("deploy.phase1", "--json", timeout=600)
+        assert phase1.returncode == 0, phase1.stdout[-3000:] + phase1.stderr[-3000:]
+        doc = json.loads(phase1.stdout)
+        assert [h["ok"] for h in doc["hooks"]] == [True]
+        assert host.run(f"test -s {generated} && echo yes").stdout.strip() == "yes"
+        assert project.health(host)["database"] == "ok"          # the running workers see the table
     finally:
         fleet.stop()

@@ -117,3 +117,12 @@ def wait_ready(host, manager, program, url: str, release: str, policy: HealthPol
 
     return wait_workers(read, http_gate(url, release, policy), program.process, release, instances,
                         exec_mode, policy)
+
+
+def cluster_policy(program, policy: HealthPolicy) -> HealthPolicy:
+    """An HTTP-only gate (the flag's, after a reload) on a pm2 cluster: 2 x instances passes in a
+    row, so that every worker has answered (connections go round-robin)."""
+    settings = program.pm2
+    if settings is None or settings.exec_mode != "cluster" or not isinstance(settings.instances, int):
+        return policy
+    return policy.model_copy(update={"passes": max(policy.passes, 2 * settings.instances)})

@@ -231,3 +231,12 @@ def test_gate_fails_when_http_fails_and_when_an_old_worker_stays():
     assert not result.ok and result.reason == "HTTP 500"
     result, passes = run_gate([on("r2", old={1})], deadline=3)
     assert not result.ok and result.reason.endswith("runs r1, want r2") and passes == []
+
+
+def test_the_flag_gate_on_a_cluster_hears_every_worker():
+    from deploy.worker_gate import cluster_policy
+    policy = HealthPolicy(passes=3)
+    assert cluster_policy(PROGRAM, policy).passes == 8
+    assert cluster_policy(Program(**{**PROGRAM.__dict__, "pm2": None}), policy).passes == 3
+    every_cpu = Program(**{**PROGRAM.__dict__, "pm2": Pm2App(instances="max", exec_mode="cluster")})
+    assert cluster_policy(every_cpu, policy).passes == 3

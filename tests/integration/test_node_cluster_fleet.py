@@ -213,6 +213,10 @@ def test_node_api_under_pm2_cluster_on_two_hosts_then_rolled_back(tmp_path, flee
         assert project.versions() == [v1, v1]
         # pm2 writes the configured log files, with the configured date format
         log = hosts[0].run("cat /srv/marketplace/api/shared/logs/api-out.log").stdout
+        logs = project.invoke("logs", "--lines", "40")
+        assert logs.returncode == 0, logs.stderr
+        for host in hosts:   # pm2 logs reads the cluster's files: every worker's start, per host
+            assert len(re.findall(rf'^{host.name}.*"msg":"listening"', logs.stdout, re.M)) >= INSTANCES, logs.stdout
         stamped = re.findall(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d: \{"msg":"listening"', log, re.M)
         assert len(stamped) >= 3 * INSTANCES, log[-2000:]      # 3 starts of 4 workers
     finally:

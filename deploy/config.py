@@ -164,6 +164,32 @@ class AppCommands(Model):
     build: str | None = None
 
 
+def _instances(value: Any) -> int | str:
+    if isinstance(value, str) and value.strip() == "max":
+        return "max"
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit() \
+            or int(value) < 1:
+        raise ValueError(f"{value!r} is neither a positive number nor 'max'")
+    return int(value)
+
+
+class Pm2App(Model):
+    """How pm2 runs one app (the runbook's ecosystem: instances 4, cluster, 1G, log files)."""
+
+    instances: Annotated[int | str, BeforeValidator(_instances)] = 1
+    exec_mode: Literal["cluster", "fork"] = "fork"
+    max_memory_restart: str | None = Field(None, pattern=r"^[1-9][0-9]*[KMG]$")   # e.g. 1G, 512M
+    log_date_format: str | None = Field(None, min_length=1)   # e.g. YYYY-MM-DD HH:mm:ss Z
+    error_file: str | None = Field(None, min_length=1)        # relative: under shared/logs
+    out_file: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _fork_runs_one(self) -> "Pm2App":
+        if self.exec_mode == "fork" and self.instances != 1:
+            raise ValueError(f"fork mode runs one process (instances: {self.instances}); set exec_mode: cluster")
+        return self
+
+
 class AppConfig(Model):
     process: str = Field(min_length=1)      # process-manager name, e.g. marketplace-api
     role: str                               # hosts with this role run the app
@@ -174,6 +200,16 @@ class AppConfig(Model):
     mode: Literal["process", "static", "command"] = "process"
     commands: AppCommands = AppCommands()
     env: dict[str, EnvValue] = {}
+    pm2: Pm2App | None = None               # pm2 only: cluster mode, memory limit, log files
+
+    @model_validator(mode="after")
+    def _cluster_runs_node(self) -> "AppConfig":
+        if self.pm2 and self.pm2.exec_mode == "cluster":
+            words = self.start.split()
+            if len(words) < 2 or words[0].rsplit("/", 1)[-1] != "node":
+                raise ValueError("start: pm2 cluster mode runs a Node script: "
+                                 "start must be 'node [node options] SCRIPT [args]'")
+        return self
 
 
 class ProcessSettings(Model):
@@ -307,6 +343,13 @@ class Environment(Model):
             if hook.where != "local" and hook.where not in roles:
                 raise ValueError(f"hooks.post_migrate.{i}.where: no host has the role {hook.where!r} "
                                  "(use 'local' or a role)")
+        return self
+
+    @model_validator(mode="after")
+    def _pm2_settings_need_pm2(self) -> "Environment":
+        for name, app in self.apps.items():
+            if app.pm2 is not None and self.process.manager != "pm2":
+                raise ValueError(f"apps.{name}.pm2: needs process.manager pm2 (it is {self.process.manager})")
         return self
 
     # -- helpers that read the model ---------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from deploy import artifact as artifacts
-from deploy import flag_journal, gates, lb as lb_mod, releases
+from deploy import flag_journal, gates, lb as lb_mod, releases, worker_gate
 from deploy.cli import Run
 from deploy.commands import haproxy
 from deploy.commands import release as rc
@@ -286,7 +286,8 @@ def roll(run: Run, ctx: Context, fleet: Fleet, runs: dict[str, HostRun], journal
             with explained(host, ctx, notes):
                 releases.apply(host, releases.restart_steps(ctx.manager, ctx.program))
         with journal.step("health", host=host.name, release=r.target) as notes:
-            r.gate = gates.wait_healthy(ctx.health_url(host.config), r.target, ctx.spec.health)
+            r.gate = worker_gate.wait_ready(host, ctx.manager, ctx.program, ctx.health_url(host.config),
+                                            r.target, ctx.spec.health)
             notes.update(r.gate.as_dict())
             if not r.gate.ok:
                 with explained(host, ctx, notes):
@@ -311,7 +312,7 @@ def explained(host: Host, ctx: Context, notes: dict) -> Iterator[None]:
     try:
         yield
     except StepFailed as exc:
-        log = f"{ctx.program.log_dir}/{ctx.program.process}.err.log"
+        log = ctx.program.log_file("err")
         try:
             lines = host.run(rc.tail(log), check=False, timeout=15).stdout.strip().splitlines()
         except Exception:
@@ -329,7 +330,8 @@ def undo_host(run: Run, ctx: Context, host: Host, r: HostRun, with_env: bool) ->
     if r.switched:
         releases.apply(host, releases.revert_steps(ctx.layout, r.before, with_env, ctx.manager, ctx.program))
         if r.before.current:
-            gate = gates.wait_healthy(ctx.health_url(host.config), r.before.current, ctx.spec.health)
+            gate = worker_gate.wait_ready(host, ctx.manager, ctx.program, ctx.health_url(host.config),
+                                          r.before.current, ctx.spec.health)
             if not gate.ok:
                 raise StepFailed(f"{host.name}: back on {r.before.current} but {gate.reason}")
         r.note = "switched back"

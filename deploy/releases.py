@@ -105,7 +105,9 @@ def program_for(env: Environment, app: str) -> Program:
         raise ConfigError(f"{env.source_file}: apps.{app}.start is empty")
     return Program(app=app, process=config.process, command=command, directory=layout.link("current"),
                    env_file=layout.env_file, log_dir=layout.log_dir, shared_dir=layout.shared_dir,
-                   root=env.root or None)
+                   root=env.root or None, pm2=config.pm2,
+                   out_file=config.pm2.out_file if config.pm2 else None,
+                   error_file=config.pm2.error_file if config.pm2 else None)
 
 
 def host_address(host: HostConfig) -> str:

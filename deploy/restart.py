@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploy import gates, releases
+from deploy import gates, releases, worker_gate
 from deploy.cli import Run
 from deploy.errors import ConfigError, DeployError, StepFailed
 from deploy.executor import executing
@@ -162,7 +162,8 @@ def turn(ctx: Context, host: Host, r: HostRestart, journal: Journal) -> None:
             releases.apply(host, releases.restart_steps(ctx.manager, ctx.program))
         r.restarted = True
     with journal.step("health", host=host.name, release=r.release) as notes:
-        r.gate = gates.wait_healthy(ctx.health_url(host.config), r.release, ctx.spec.health)
+        r.gate = worker_gate.wait_ready(host, ctx.manager, ctx.program, ctx.health_url(host.config),
+                                        r.release, ctx.spec.health)
         r.pid_after = pid_of(host, ctx)
         notes.update(r.gate.as_dict(), pid_after=r.pid_after)
         if not r.gate.ok:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy import flag as flag_mod
-from deploy import gates, metrics_gate, phase2 as p2, releases, web_release
+from deploy import gates, metrics_gate, phase2 as p2, releases, web_release, worker_gate
 from deploy.config import Environment, HostConfig
 from deploy.errors import ConfigError
 from deploy.hosts import Fleet, Host
@@ -78,7 +78,8 @@ class Site:
 
         behind_lb = ctx.lb is not None
         return flag_mod.AppTarget(ctx.app, ctx.layout, reload, lambda h: ctx.health_url(h.config),
-                                  ctx.spec.health, lb_out if behind_lb else None, lb_in if behind_lb else None)
+                                  worker_gate.cluster_policy(ctx.program, ctx.spec.health),
+                                  lb_out if behind_lb else None, lb_in if behind_lb else None)
 
     def units(self, fleet: Fleet, web_live: str | None, journaled: FlagState | None) -> list:
         """API units first, then web: the order the flag rolls in."""

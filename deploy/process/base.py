@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from typing import Any
 
 from deploy.commands.shell import Command
 
@@ -21,6 +22,8 @@ class ProcessState:
     pid: int | None = None
     uptime: str | None = None
     detail: str = ""
+    workers: int = 1       # processes the manager runs for it (a pm2 cluster: its instances)
+    online: int | None = None
 
     @property
     def running(self) -> bool:
@@ -39,13 +42,20 @@ class Program:
     log_dir: str           # <deploy_to>/<app>/shared/logs
     shared_dir: str        # <deploy_to>/<app>/shared
     root: str | None = None  # the project root (its templates/ may override the shipped ones)
+    out_file: str | None = None    # configured log files (relative: under log_dir)
+    error_file: str | None = None
+    pm2: Any = None          # deploy.config.Pm2App: how pm2 runs it (instances, exec_mode, ...)
 
     @property
     def argv(self) -> list[str]:
         return shlex.split(self.command)
 
     def log_file(self, stream: str) -> str:
-        """Where every template sends the program's output: <log_dir>/<process>.out.log / .err.log."""
+        """Where the templates send the program's output: the configured file, else
+        <log_dir>/<process>.out.log / .err.log."""
+        given = self.out_file if stream == "out" else self.error_file
+        if given:
+            return given if given.startswith("/") else f"{self.log_dir}/{given}"
         return f"{self.log_dir}/{self.process}.{stream}.log"
 
 

@@ -9,7 +9,10 @@ import posixpath
 import re
 import time
 
-from deploy.commands.shell import Command, cmd
+from dataclasses import dataclass
+
+from deploy.commands.shell import OR, SEMI, Command, Op, chain, cmd
+from deploy.config import Pm2App
 from deploy.process.base import ConfigFile, ProcessManager, ProcessState, Program
 from deploy.process.templates import render
 
@@ -21,6 +24,7 @@ _LOG_HEADER = re.compile(r"^\S.* last \d+ lines:$")   # "/path/x.out.log last 10
 class Pm2(ProcessManager):
     name = "pm2"
     stop_timeout_ms = 10_000
+    listen_timeout_ms = 8_000   # cluster reload: a new worker that does not listen by then counts as up
 
     def __init__(self, binary: str = "pm2", home: str | None = None):
         self.binary = binary
@@ -34,23 +38,25 @@ class Pm2(ProcessManager):
         return self.pm2("jlist")
 
     def parse_status(self, stdout: str, exit_code: int) -> dict[str, ProcessState]:
-        data = extract_json_array(stdout)
+        """One state per app; a cluster's workers are summed up: running only when every worker
+        is online, detail "4/4 online"."""
         states: dict[str, ProcessState] = {}
         now_ms = time.time() * 1000
-        for proc in data:
-            if not isinstance(proc, dict) or "name" not in proc:
-                continue
-            env = proc.get("pm2_env") or {}
-            status = str(env.get("status", "unknown"))
-            uptime_ms = env.get("pm_uptime")
+        by_name: dict[str, list[Worker]] = {}
+        for worker in parse_workers(stdout):
+            by_name.setdefault(worker.name, []).append(worker)
+        for name, workers in by_name.items():
+            online = [w for w in workers if w.status == "online"]
+            first = online[0] if online else workers[0]
             uptime = None
-            if status == "online" and isinstance(uptime_ms, (int, float)):
-                uptime = _format_seconds((now_ms - uptime_ms) / 1000)
-            states[proc["name"]] = ProcessState(
-                name=proc["name"], state=_STATES.get(status, "unknown"),
-                pid=proc.get("pid") or None, uptime=uptime,
-                detail=f"restarts={env.get('restart_time', 0)}",
-            )
+            if first.status == "online" and first.started_ms is not None:
+                uptime = _format_seconds((now_ms - first.started_ms) / 1000)
+            restarts = sum(w.restarts for w in workers)
+            detail = f"restarts={restarts}"
+            if len(workers) > 1 or first.exec_mode == "cluster":
+                detail = f"{len(online)}/{len(workers)} online, {first.exec_mode}, {detail}"
+            states[name] = ProcessState(name=name, state=_overall(workers), pid=first.pid, uptime=uptime,
+                                        detail=detail, workers=len(workers), online=len(online))
         return states
 
     # -- change ----------------------------------------------------------------------------------
@@ -58,16 +64,48 @@ class Pm2(ProcessManager):
         return posixpath.join(program.shared_dir, f"ecosystem.{program.process}.json")
 
     def config_files(self, program: Program) -> list[ConfigFile]:
+        settings = program.pm2 or Pm2App()
         argv = program.argv
-        text = render("pm2-ecosystem.json.j2", program.root, process=program.process, script=argv[0],
-                      args=argv[1:], directory=program.directory, log_dir=program.log_dir,
-                      stop_timeout_ms=self.stop_timeout_ms)
+        node_args: list[str] = []
+        if settings.exec_mode == "cluster":
+            # node [--node-option=value ...] SCRIPT [args]: the daemon's node runs the script
+            rest = argv[1:]
+            while rest and rest[0].startswith("-"):
+                node_args.append(rest.pop(0))
+            script, args = rest[0], rest[1:]
+        else:
+            script, args = argv[0], argv[1:]
+        text = render("pm2-ecosystem.json.j2", program.root, process=program.process, script=script,
+                      args=args, node_args=node_args, directory=program.directory, log_dir=program.log_dir,
+                      exec_mode=settings.exec_mode, instances=settings.instances,
+                      max_memory_restart=settings.max_memory_restart,
+                      log_date_format=settings.log_date_format,
+                      out_file=program.log_file("out"), error_file=program.log_file("err"),
+                      stop_timeout_ms=self.stop_timeout_ms, listen_timeout_ms=self.listen_timeout_ms)
         return [ConfigFile(self.ecosystem_file(program), text, 0o644, f"pm2 ecosystem {program.process}")]
 
     def restart_commands(self, program: Program) -> list[Command]:
-        # startOrReload starts the app the first time and restarts it (fork mode) afterwards;
-        # the daemon is spawned by the first pm2 command when it is not running.
-        return [self.pm2("startOrReload", self.ecosystem_file(program), "--update-env")]
+        # startOrReload starts the app the first time; afterwards it restarts a fork-mode app and,
+        # in cluster mode, reloads: one worker at a time, each new worker listening before an old
+        # one is stopped (zero downtime). A reload keeps the running instance count, so `scale`
+        # brings it to the configured number. scale exits 1 with "Nothing to do" when the count
+        # is right already, so its exit code is not used: the health gate counts the workers.
+        commands = [self.pm2("startOrReload", self.ecosystem_file(program), "--update-env")]
+        settings = program.pm2
+        if settings and settings.exec_mode == "cluster" and isinstance(settings.instances, int):
+            scale = self.pm2("scale", program.process, str(settings.instances))
+            commands.append(Command(scale.parts + (Op(">/dev/null 2>&1"), OR, "true")))
+        return commands
+
+    # -- the cluster's workers ---------------------------------------------------------------------
+    def workers_command(self) -> Command:
+        """pm2 jlist, then each pm2-managed pid's working folder as the kernel sees it (a release
+        folder, the `current` link resolved when the worker started)."""
+        jlist = self.pm2("jlist")
+        cwds = chain([cmd("echo", CWD_MARK),
+                      cmd("find", "/proc", "-mindepth", "2", "-maxdepth", "2", "-name", "cwd",
+                          "-printf", "%h %l\\n", Op("2>/dev/null"))], SEMI)
+        return chain([jlist, cwds], SEMI)
 
     def stop_command(self, program: Program) -> Command:
         return self.pm2("delete", program.process)
@@ -90,6 +128,59 @@ class Pm2(ProcessManager):
         if not any(_LOG_HEADER.match(line.strip()) for line in output.splitlines()):
             return f"pm2 has no logs for {program.process} (not started by pm2 on this host)"
         return None
+
+
+CWD_MARK = "@@deploy-pm2-cwds@@"
+
+
+@dataclass(frozen=True)
+class Worker:
+    """One process pm2 runs (a cluster has one per instance), from `pm2 jlist`."""
+
+    name: str
+    pm_id: int
+    pid: int | None
+    status: str            # pm2's word: online, launching, errored, stopped, ...
+    exec_mode: str         # cluster | fork
+    restarts: int
+    started_ms: float | None   # pm_uptime: when this process was (re)started, epoch ms
+    cwd: str | None = None     # its working folder, resolved (from workers_command)
+
+
+def parse_workers(stdout: str) -> list[Worker]:
+    """Every process in `pm2 jlist` output (banners before the JSON are skipped); with the
+    output of `workers_command`, each worker's resolved working folder too."""
+    text, _, cwd_text = stdout.partition(CWD_MARK)
+    cwds: dict[int, str] = {}
+    for line in cwd_text.splitlines():
+        proc_dir, _, folder = line.strip().partition(" ")   # /proc/<pid> <folder>
+        pid = proc_dir.removeprefix("/proc/")
+        if pid.isdigit() and folder:
+            cwds[int(pid)] = folder
+    workers = []
+    for proc in extract_json_array(text):
+        if not isinstance(proc, dict) or "name" not in proc:
+            continue
+        env = proc.get("pm2_env") or {}
+        pid = proc.get("pid") or None
+        uptime = env.get("pm_uptime")
+        workers.append(Worker(
+            name=str(proc["name"]), pm_id=int(proc.get("pm_id", env.get("pm_id", -1))), pid=pid,
+            status=str(env.get("status", "unknown")),
+            exec_mode=str(env.get("exec_mode", "fork_mode")).removesuffix("_mode"),
+            restarts=int(env.get("restart_time") or 0),
+            started_ms=float(uptime) if isinstance(uptime, (int, float)) else None,
+            cwd=cwds.get(pid) if pid else None))
+    return workers
+
+
+def _overall(workers: list[Worker]) -> str:
+    """An app's state from its workers' states: running only when all of them are online."""
+    states = [_STATES.get(w.status, "unknown") for w in workers]
+    for state in ("errored", "starting", "stopped", "unknown"):
+        if state in states:
+            return state
+    return "running"
 
 
 def extract_json_array(text: str) -> list:

@@ -20,16 +20,13 @@ SKIP = {"node_modules", "dist", "generated"}
 
 
 def need_node() -> tuple[str, str]:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        strict.missing("the Node API needs node and npm on PATH (.ci/install-system.sh installs them)")
-    return node, npm
+    return strict.need_binary("node"), strict.need_binary("npm")
 
 
 def build_env() -> dict[str, str]:
     """What `prisma generate` needs offline: a schema engine path (it never runs it) and no
     update check."""
-    return {"PRISMA_SCHEMA_ENGINE_BINARY": shutil.which("true") or "/bin/true", "CHECKPOINT_DISABLE": "1",
+    return {"PRISMA_SCHEMA_ENGINE_BINARY": "/bin/true", "CHECKPOINT_DISABLE": "1",
             "PRISMA_HIDE_UPDATE_MESSAGE": "1"}
 
 

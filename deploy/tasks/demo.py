@@ -15,6 +15,7 @@ from invoke import task
 from invoke.exceptions import Exit
 
 from deploy import config
+from deploy.cli import ContractTask
 from deploy.db.connect import connect, has_table
 from deploy.rollout_traffic import serve_users
 from deploy.traffic import buyer_seller_pairs, rate_sellers
@@ -113,7 +114,7 @@ STEPS: list[tuple[str, Callable[[str], int]]] = [
 ]
 
 
-@task(help={"env": "environment to run on (default: local; the demo is meant for local)"})
+@task(klass=ContractTask, help={"env": "environment to run on (default: local; the demo is meant for local)"})
 def demo(c, env="local"):
     """Run every phase implemented so far, end to end, on the local environment."""
     started = time.monotonic()

@@ -34,7 +34,7 @@ JSON_HELP = "print one JSON summary on stdout (for CI) instead of human output"
 # The only short flags, the same letter for the same flag in every task. Invoke would otherwise
 # hand out the first free letter of each flag per task (-a was --reason in one task and
 # --artifact in another), so a short flag in a script could mean something else after a rename.
-SHORT_FLAGS = {"env": "e", "json": "j"}
+SHORT_FLAGS = {"env": "e", "json": "j", "message": "m"}
 
 
 class ContractTask(Task):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from deploy.tasks import (checks, db, db_tools, deploy, deploy_database, deploy_web, monitor, rollback,
+from deploy.tasks import (checks, db, db_tools, deploy, deploy_database, deploy_web, lock, monitor, rollback,
                           rollback_database, rollback_web, rollout)
 from deploy.tasks.demo import demo
 from deploy.tasks.operate import logs, restart
@@ -29,6 +29,7 @@ def build() -> Collection:
         merged("deploy", "The phases of the rollout, and its history.", deploy_database, deploy, deploy_web),
         merged("rollback", "Roll a phase back.", rollback_database, rollback, rollback_web),
         rollout,
+        lock,
         monitor,
         status,
         logs,

@@ -8,6 +8,7 @@ from deploy.db import journal, migrate
 from deploy.errors import EXIT_FAILED, DeployError
 from deploy.secrets import mask
 from deploy.status import gather
+from deploy.tasks.lock import describe_state, lock_state
 
 
 @deploy_task()
@@ -35,6 +36,8 @@ def status(run: Run):
     if database.get("error"):
         run.out.line(f"database: {database['error']}")
     else:
+        for text in describe_state(database["lock"]):
+            run.out.line(f"lock: {text}")
         pending = [m["version"] + "_" + m["name"] for m in database["migrations"] if m["state"] != "applied"]
         run.out.line("migrations: " + (f"{len(pending)} not applied: {', '.join(pending)}" if pending
                                        else f"all {len(database['migrations'])} applied"))
@@ -53,8 +56,9 @@ def database_summary(run: Run, events: int = 5) -> dict:
         with open_db(run) as db:
             states = migrate.status(db, sql_root(run))
             newest = journal.query(db, environment=run.env.name, limit=events)
+        lock = lock_state(run)
     except DeployError as exc:
         return {"error": mask(str(exc))}
-    return {"migrations": [{"version": m.version, "name": m.name, "state": m.state} for m in states],
+    return {"lock": lock, "migrations": [{"version": m.version, "name": m.name, "state": m.state} for m in states],
             "events": [{"at": e.at.strftime("%Y-%m-%d %H:%M:%S"), "phase": e.phase, "action": e.action,
                         "host": e.host, "outcome": e.outcome} for e in newest]}

@@ -18,7 +18,9 @@ import re
 import sys
 from typing import Any, Iterable
 
-from invoke import Program
+from pathlib import Path
+
+from invoke import Argument, Program
 from invoke.exceptions import Exit, ParseError
 
 from deploy import __version__
@@ -118,10 +120,45 @@ class BadInputExit2:
         return self._mapped(super().parse_cleanup)
 
 
+ROOT_HELP = ("the deploy project: the folder holding environments/ (default $DEPLOY_ROOT, else the "
+             "nearest folder up from here holding environments/, else the current folder)")
+
+
+def choose_root(given: str | None, cwd: Path, environ: dict) -> str | None:
+    """The DEPLOY_ROOT to set: --root, else (no $DEPLOY_ROOT, no environments/ up from cwd) cwd.
+
+    None keeps what deploy.config finds. Outside a checkout its last resort would be the folder
+    the package is installed in; the current folder is what a user of the command means."""
+    if given:
+        return str(Path(given).expanduser().resolve())
+    if environ.get("DEPLOY_ROOT"):
+        return None
+    if any((folder / "environments").is_dir() for folder in (cwd, *cwd.parents)):
+        return None
+    return str(cwd)
+
+
 class DeployProgram(BadInputExit2, Program):
-    """The console script's program: the project's collection, the package's version."""
+    """The console script's program: the project's collection, the package's version, --root."""
 
     hint_binary = NAME
+
+    def core_args(self):
+        # -e is --env in every task; invoke's core -e (--echo) stays as --echo only
+        core = [arg if "e" not in arg.names else
+                Argument(names=tuple(n for n in arg.names if n != "e"), kind=arg.kind, default=arg.default,
+                         help=arg.help)
+                for arg in super().core_args()]
+        return [*core, Argument(names=("root",), help=ROOT_HELP)]
+
+    def parse_core(self, argv):
+        super().parse_core(argv)
+        given = self.args.root.value
+        if given and not Path(given).expanduser().is_dir():
+            raise self._bad_input(f"--root: {given} is not a folder", None)
+        root = choose_root(given, Path.cwd().resolve(), os.environ)
+        if root:
+            os.environ["DEPLOY_ROOT"] = root
 
 
 def adopt_running_invoke() -> None:

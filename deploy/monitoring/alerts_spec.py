@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field
 
 from deploy.config import Duration, Model, read_yaml, validate
+from deploy.shipped import project_path
 
 FILE = "checks/alerts.yaml"
 
@@ -70,7 +71,7 @@ class AlertSpec(Model):
 
 
 def load(root: Path) -> AlertSpec:
-    file = Path(root) / FILE
+    file = project_path(root, FILE)
     if not file.is_file():
         return AlertSpec()
     return validate(AlertSpec, read_yaml(file, FILE) or {}, FILE)

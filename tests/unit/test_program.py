@@ -56,3 +56,27 @@ def test_program_is_the_project_collection_and_version():
     prog = program()
     assert isinstance(prog, DeployProgram) and prog.name == NAME and prog.version == __version__
     assert "deploy" in prog.namespace.collections and "status" in prog.namespace.tasks
+
+
+def test_root_is_the_flag_else_what_config_finds_else_the_current_folder(tmp_path):
+    from deploy.program import choose_root
+
+    project = tmp_path / "p"
+    (project / "environments").mkdir(parents=True)
+    (project / "sub").mkdir()
+    assert choose_root(str(project / "sub" / ".."), tmp_path, {}) == str(project)
+    assert choose_root(None, project / "sub", {}) is None          # deploy.config finds p/ upward
+    assert choose_root(None, tmp_path, {"DEPLOY_ROOT": "/x"}) is None
+    assert choose_root(None, tmp_path, {}) == str(tmp_path)
+
+
+def test_a_projects_own_files_win_over_the_shipped_ones(tmp_path):
+    from deploy.shipped import CHECKOUT, project_path, shipped
+
+    assert shipped("checks/smoke.yaml") == CHECKOUT / "checks" / "smoke.yaml"    # a checkout
+    assert project_path(tmp_path, "checks/smoke.yaml") == shipped("checks/smoke.yaml")
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "smoke.yaml").write_text("{}\n")
+    assert project_path(tmp_path, "checks/smoke.yaml") == tmp_path / "checks" / "smoke.yaml"
+    assert project_path(tmp_path, "checks/nothing.yaml") == tmp_path / "checks" / "nothing.yaml"
+    assert project_path(tmp_path, "sql") == shipped("sql")

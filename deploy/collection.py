@@ -8,6 +8,7 @@ from invoke import Collection
 from deploy.tasks import (checks, db, db_tools, deploy, deploy_database, deploy_web, lock, monitor, rollback,
                           rollback_database, rollback_web, rollout)
 from deploy.tasks.demo import demo
+from deploy.tasks.init import init
 from deploy.tasks.operate import logs, restart
 from deploy.tasks.status import status
 
@@ -35,6 +36,7 @@ def build() -> Collection:
         logs,
         restart,
         demo,
+        init,
     )
 
 

@@ -11,6 +11,7 @@ checkout's editable install does not leak in - the test checks where `deploy` is
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import sysconfig
@@ -90,3 +91,34 @@ def test_installed_script_outside_the_checkout(installed):
     assert proc.returncode == 2 and proc.stderr.strip() == "error: unknown environment 'local' (available: none)"
     proc = run(script, "deploy.phase5", cwd=outside)
     assert proc.returncode == 2 and "unknown task 'deploy.phase5'" in proc.stderr
+
+
+def test_init_then_preflight_from_an_empty_folder(installed):
+    _, venv, base = installed
+    repo = base / "new-deploy-repo"
+    repo.mkdir()
+    script = venv / "bin" / "marketplace-deploy"
+    proc = run(script, "init", cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    assert (repo / "environments" / "local.yaml").is_file() and (repo / "checks" / "smoke.yaml").is_file()
+    assert (repo / "sql" / "postgres" / "migrations").is_dir()
+    assert oct((repo / ".env").stat().st_mode & 0o777) == "0o600"
+    assert (repo / ".env").read_text().startswith("JWT_SECRET=")
+    # the project's own files win: init again keeps every file, edited or not
+    (repo / "checks" / "smoke.yaml").write_text("# mine\n")
+    proc = run(script, "init", cwd=repo)
+    assert proc.returncode == 0 and "wrote 0 file(s)" in proc.stdout
+    assert (repo / "checks" / "smoke.yaml").read_text() == "# mine\n"
+
+    # the marketplace's database exists where the starter says; supervisorctl from the deps
+    (repo / ".work" / "local").mkdir(parents=True)
+    sqlite3.connect(repo / ".work" / "local" / "marketplace.db").close()
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(repo), "CI": "true"}
+    proc = subprocess.run([str(script), "checks.preflight", "--env", "local", "--json"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    doc = json.loads(proc.stdout)
+    failed = [i for i in doc["items"] if i["status"] == "fail"]
+    assert proc.returncode == 0 and not failed, (failed, proc.stderr)
+    passed = {i["name"] for i in doc["items"] if i["status"] == "pass"}
+    assert {"api: JWT_SECRET", "20240101000000_add_seller_ratings.sql", "local: reachable"} <= passed
+    assert (repo / ".env").read_text().split("=", 1)[1].strip() not in proc.stdout + proc.stderr

@@ -10,6 +10,7 @@ from deploy.tasks import (checks, db, db_tools, deploy, deploy_database, deploy_
 from deploy.tasks.demo import demo
 from deploy.tasks.init import init
 from deploy.tasks.operate import logs, restart
+from deploy.tasks.show_config import config
 from deploy.tasks.status import status
 
 
@@ -37,6 +38,7 @@ def build() -> Collection:
         restart,
         demo,
         init,
+        config,
     )
 
 

@@ -39,7 +39,7 @@ class HostStatus:
         }
 
 
-def gather(env: Environment) -> list[HostStatus]:
+def gather(env: Environment, hosts: list | None = None) -> list[HostStatus]:
     manager = process.for_environment(env)
 
     def probe(host: Host) -> tuple[dict[str, ProcessState], dict[str, str | None]]:
@@ -52,11 +52,11 @@ def gather(env: Environment) -> list[HostStatus]:
                  ProcessState(app.process, app.mode, detail=NO_PROCESS[app.mode]) for name, app in apps.items()}
         return procs, releases, flags
 
-    with Fleet(env) as fleet:
+    with Fleet(env, hosts) as fleet:
         result = fleet.run(probe, size=len(fleet.hosts), max_fail=len(fleet.hosts))
     outcomes = result.by_host()
     rows = []
-    for host_cfg in env.hosts:
+    for host_cfg in (env.hosts if hosts is None else hosts):
         outcome = outcomes[host_cfg.name]
         apps, releases, flags = outcome.value or ({}, {}, {})
         rows.append(HostStatus(

@@ -7,15 +7,17 @@ from deploy.database_phases import open_db, sql_root
 from deploy.db import journal, migrate
 from deploy.errors import EXIT_FAILED, DeployError
 from deploy.secrets import mask
+from deploy import targets
 from deploy.status import gather
+from deploy.targets import HOST_HELP, ROLE_HELP
 from deploy.tasks.lock import describe_state, lock_state
 
 
-@deploy_task()
-def status(run: Run):
+@deploy_task(iterable=["host", "role"], help={"host": HOST_HELP, "role": ROLE_HELP})
+def status(run: Run, host: list = None, role: list = None):
     """Show each host (reachable or not), each app's release, process state and flag %, pending migrations, last events."""
     env = run.env
-    rows = gather(env)
+    rows = gather(env, targets.select(env, env.hosts, host or [], role or [], f"environment {env.name}"))
     run.out.line(f"environment {env.name}: {len(env.hosts)} host(s), database {env.database.dialect}, "
                  f"process manager {env.process.manager}")
     table_rows = []

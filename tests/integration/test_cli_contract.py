@@ -203,3 +203,16 @@ def test_console_script_runs_tasks_with_the_task_contract(tmp_path):
     assert json.loads(proc.stdout)["hosts"][0]["host"] == "box"
     proc = run_cli("script", tmp_path, "status", "--env", "nope")
     assert_bad_input(proc, "unknown environment 'nope'")
+
+
+def test_config_prints_the_resolved_environment_with_secrets_masked(tmp_path):
+    root = project(tmp_path)
+    proc = invoke(root, "config", "--env", "t", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)["config"]
+    assert doc["env"]["JWT_SECRET"] == "***" and doc["env"]["RATE_LIMIT_MAX_REQUESTS"] == "10"
+    assert doc["hosts"][0]["name"] == "box" and doc["batches"] == {"size": 1, "max_fail": 0}   # defaults filled
+    assert doc["database"]["path"] == "db.sqlite" and doc["root"] == str(root)
+    human = invoke(root, "config", "--env", "t")
+    assert human.returncode == 0 and "JWT_SECRET: '***'" in human.stdout
+    assert SECRET not in proc.stdout + proc.stderr + human.stdout + human.stderr

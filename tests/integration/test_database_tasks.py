@@ -252,6 +252,16 @@ def test_restore_is_guarded_and_restores_the_backup(project):
     assert proc.returncode == 2 and "unknown backup id" in proc.stderr
     assert project.sql('SELECT COUNT(*) FROM "SellerRatings"') == [(1,)]
 
+    # --dry-run: the plan (no --confirm needed), nothing changes, not even a restore-point backup
+    backups = project.backups()
+    code, doc = project.json("db.restore", "--backup", backup_id, "--dry-run")
+    assert code == 0 and doc["dry_run"] is True and doc["backup"]["id"] == backup_id, doc
+    restore_step = next(s for s in doc["steps"] if s.startswith("restore"))
+    assert doc["backup"]["path"] in restore_step
+    assert ("psql --single-transaction" in restore_step) == (project.dialect == "postgres")
+    assert "s3cret" not in json.dumps(doc) and "PWD=" not in json.dumps(doc).upper()
+    assert project.sql('SELECT COUNT(*) FROM "SellerRatings"') == [(1,)] and project.backups() == backups
+
     code, doc = project.json("db.restore", "--backup", backup_id, "--confirm")
     assert code == 0, doc
     assert project.sql('SELECT COUNT(*) FROM "SellerRatings"') == [(0,)]

@@ -114,7 +114,20 @@ class BadInputExit2:
         return self._mapped(super().parse_core, argv)
 
     def parse_tasks(self):
-        return self._mapped(super().parse_tasks)
+        self._mapped(super().parse_tasks)
+        self._trailing_list_flag()
+
+    def _trailing_list_flag(self) -> None:
+        """Invoke accepts a repeatable flag (--host) as the last word with no value; it is not."""
+        argv = list(getattr(self, "argv", None) or [])
+        if not argv or not self.tasks or not argv[-1].startswith("-") or "=" in argv[-1]:
+            return
+        context = self.tasks[-1]
+        arg = context.flags.get(argv[-1])
+        if arg is not None and arg.takes_value and arg.kind is list:
+            message, task = describe_parse_error(
+                f"Flag <Argument: {arg.name}> needed value and was not given one!", context.name, self.hint_binary)
+            raise self._bad_input(message, task)
 
     def parse_cleanup(self):
         return self._mapped(super().parse_cleanup)

@@ -80,3 +80,11 @@ def test_a_projects_own_files_win_over_the_shipped_ones(tmp_path):
     assert project_path(tmp_path, "checks/smoke.yaml") == tmp_path / "checks" / "smoke.yaml"
     assert project_path(tmp_path, "checks/nothing.yaml") == tmp_path / "checks" / "nothing.yaml"
     assert project_path(tmp_path, "sql") == shipped("sql")
+
+
+def test_a_trailing_repeatable_flag_without_value_is_bad_input(capsys):
+    prog = program()
+    with pytest.raises(SystemExit) as exit_:
+        prog.run(["marketplace-deploy", "status", "--role", "api", "--host"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip() == "error: status: --host needs a value"

@@ -357,7 +357,7 @@ def test_nothing_pending_while_another_deploy_runs_is_exit_3_not_done(project):
 
 @pytest.mark.parametrize("args, expected", [
     (("deploy.history", "--limit", "abc"), "--limit: 'abc' is not a whole number"),
-    (("deploy.phase1", "--lock-wait", "soon"), "--lock-wait: 'soon' is not a number of seconds (or 90s, 5m)"),
+    (("deploy.phase1", "--lock-wait", "soon"), "--lock-wait: 'soon' is not a number of seconds (or 90s, 5m, 1h30m)"),
     (("rollback.database", "--steps", "0"), "--steps must be at least 1"),
 ])
 def test_bad_flag_values_are_one_line_exit_2(project, args, expected):

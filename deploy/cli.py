@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from invoke import task
+from invoke import Task, task
 from invoke.exceptions import Exit
 
 from deploy import config as config_mod
@@ -30,6 +30,26 @@ from deploy.secrets import mask
 
 ENV_HELP = "environment to use (environments/<name>.yaml); default $DEPLOY_ENV or 'local'"
 JSON_HELP = "print one JSON summary on stdout (for CI) instead of human output"
+
+# The only short flags, the same letter for the same flag in every task. Invoke would otherwise
+# hand out the first free letter of each flag per task (-a was --reason in one task and
+# --artifact in another), so a short flag in a script could mean something else after a rename.
+SHORT_FLAGS = {"env": "e", "json": "j", "message": "m"}
+
+
+class ContractTask(Task):
+    """An invoke Task whose only short flags are SHORT_FLAGS (no automatic ones)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["auto_shortflags"] = False
+        super().__init__(*args, **kwargs)
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, taken_names)
+        short = SHORT_FLAGS.get(name)
+        if short and short not in taken_names:
+            opts["names"].append(short)
+        return opts
 
 
 def actor() -> str:
@@ -132,10 +152,9 @@ def deploy_task(help: dict[str, str] | None = None, namespace: str | None = None
         sig = inspect.signature(body)
         extra = [inspect.Parameter("env", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
                  inspect.Parameter("json", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False)]
-        # --env and --json come first so they always get -e and -j (invoke hands out short
-        # flags in signature order: a task's own --junit must not take -j)
+        # --env and --json first: the flags every task shares lead its --help
         run_param, *own = sig.parameters.values()
         wrapper.__signature__ = sig.replace(parameters=[run_param, *extra, *own])
-        return task(help=helps, **task_kwargs)(wrapper)
+        return task(help=helps, klass=ContractTask, **task_kwargs)(wrapper)
 
     return decorate

@@ -34,6 +34,8 @@ from deploy.secrets import Secret
 DEFAULT_ENV = "local"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600, "d": 86400}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)")
+_COMPOUND = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)\s*)+")
 
 
 def project_root() -> Path:
@@ -48,7 +50,7 @@ def project_root() -> Path:
 
 
 def parse_duration(value: Any) -> float:
-    """'24h', '90m', '30s', '250ms', 0 or a number of seconds -> seconds."""
+    """'24h', '90m', '30s', '250ms', '1h30m', 0 or a number of seconds -> seconds."""
     if isinstance(value, bool):
         raise ValueError("a duration like 30s, 15m, 24h or a number of seconds")
     if isinstance(value, (int, float)):
@@ -56,9 +58,11 @@ def parse_duration(value: Any) -> float:
             raise ValueError("must not be negative")
         return float(value)
     match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration (like 30s, 15m, 24h)")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    if match:
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    if _COMPOUND.fullmatch(str(value)):        # 1h30m, 2m30s, 1d 12h
+        return sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(str(value)))
+    raise ValueError(f"{value!r} is not a duration (like 30s, 15m, 24h, 1h30m)")
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]

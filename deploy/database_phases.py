@@ -24,14 +24,15 @@ from deploy.errors import ConfigError, StepFailed
 from deploy.executor import Executor, executing, lock_wait_note
 from deploy.config import HostConfig
 from deploy.hosts import Fleet, LocalHost
+from deploy.shipped import project_path
 
 
 def sql_root(run: Run) -> Path:
-    return Path(run.env.root) / "sql"
+    return project_path(run.env.root, "sql")
 
 
 def schema_spec(run: Run) -> Path:
-    return Path(run.env.root) / "checks" / "schema.yaml"
+    return project_path(run.env.root, "checks/schema.yaml")
 
 
 def open_db(run: Run) -> Database:

@@ -20,6 +20,7 @@ from pydantic import Field
 from deploy.config import Duration, Model, read_yaml, validate
 from deploy.errors import ConfigError
 from deploy.secrets import Secret, mask, reveal
+from deploy.shipped import project_path
 
 SMOKE_FILE = "checks/smoke.yaml"
 TOKEN_VAR = "SMOKE_TOKEN"
@@ -60,7 +61,7 @@ class SmokeSpec(Model):
 
 
 def load_spec(root: Path) -> SmokeSpec:
-    file = Path(root) / SMOKE_FILE
+    file = project_path(root, SMOKE_FILE)
     if not file.is_file():
         raise ConfigError(f"{SMOKE_FILE} is missing (the phase 2 gates: health policy and smoke checks)")
     raw = read_yaml(file, SMOKE_FILE) or {}

@@ -26,6 +26,7 @@ from deploy.config import Duration, Environment, Model, read_yaml, validate
 from deploy.errors import ConfigError
 from deploy.monitoring import metric_names as names
 from deploy.secrets import Secret, mask, reveal
+from deploy.shipped import project_path
 
 FILE = "checks/rollout.yaml"
 
@@ -74,7 +75,7 @@ class RolloutSpec(Model):
 
 
 def load(root: Path) -> RolloutSpec:
-    file = Path(root) / FILE
+    file = project_path(root, FILE)
     if not file.is_file():
         return RolloutSpec()
     return validate(RolloutSpec, read_yaml(file, FILE) or {}, FILE)

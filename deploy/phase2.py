@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from deploy import artifact as artifacts
-from deploy import flag_journal, gates, lb as lb_mod, releases, worker_gate
+from deploy import flag_journal, gates, lb as lb_mod, releases, targets, worker_gate
 from deploy.cli import Run
 from deploy.commands import haproxy
 from deploy.commands import release as rc
@@ -451,11 +451,11 @@ def rollback_target(host: str, before: HostReleases, to: str | None) -> str:
 
 
 # -- deploy.releases -------------------------------------------------------------------------------------
-def list_releases(run: Run, app: str = APP) -> list[dict]:
-    """Per host: its releases, oldest first, which is current and which previous."""
+def list_releases(run: Run, app: str = APP, only: tuple[list[str], list[str]] = ([], [])) -> list[dict]:
+    """Per host (`only`: --host and --role names): its releases, oldest first, current and previous marked."""
     env = run.env
     layout = releases.layout_for(env, app)
-    hosts = env.hosts_with(releases.app_config(env, app).role)
+    hosts = targets.select(env, env.hosts_with(releases.app_config(env, app).role), *only, what=app)
     found: dict[str, HostReleases] = {}
 
     def look(host: Host) -> None:

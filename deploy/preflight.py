@@ -24,6 +24,7 @@ from deploy.facts import HostFacts, facts_command, parse_facts
 from deploy.hosts import Fleet, Host
 from deploy.preflight_spec import SECTIONS, PreflightSpec, env_problems
 from deploy.secrets import mask
+from deploy.shipped import project_path
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def check_database(env: Environment, database: Callable[[], DatabaseConfig]) -> 
 def check_migrations(env: Environment) -> Iterator[Item]:
     from deploy.db.migrations import discover
 
-    folder = Path(env.root) / "sql" / env.database.dialect
+    folder = project_path(env.root, "sql") / env.database.dialect
     try:
         found = discover(folder / "migrations")
     except Exception as exc:

@@ -12,6 +12,7 @@ from pydantic import Field
 from deploy.config import Duration, Environment, Model, read_yaml, validate
 from deploy.errors import ConfigError
 from deploy.secrets import reveal
+from deploy.shipped import project_path
 
 SECTIONS = ("env", "commands", "database", "migrations", "hosts", "tls", "lb")
 
@@ -46,7 +47,7 @@ class PreflightSpec(Model):
 
 
 def load_spec(root: Path) -> PreflightSpec:
-    file = root / "checks" / "preflight.yaml"
+    file = project_path(root, "checks/preflight.yaml")
     if not file.is_file():
         return PreflightSpec()
     return validate(PreflightSpec, read_yaml(file, "checks/preflight.yaml") or {}, "checks/preflight.yaml")

@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploy import gates, releases, worker_gate
+from deploy import gates, releases, targets, worker_gate
 from deploy.cli import Run
+from deploy.commands import haproxy
 from deploy.errors import ConfigError, DeployError, StepFailed
 from deploy.executor import executing
-from deploy.hosts import Fleet, Host
+from deploy.hosts import Fleet, Host, batches
 from deploy.phase2 import Context, Journal, explained
 from deploy.secrets import mask
 
@@ -67,15 +68,19 @@ class Outcome:
     hosts: list[dict] = field(default_factory=list)
     error: str | None = None
     exit_code: int = 0
+    dry_run: bool = False
 
     def as_dict(self) -> dict:
         data: dict[str, Any] = {"app": self.app, "hosts": self.hosts}
+        if self.dry_run:
+            data["dry_run"] = True
         if not self.ok:
             data.update(error=self.error, _exit_code=self.exit_code)
         return data
 
 
-def restart(run: Run, app: str = "api", lock_wait: float = 0) -> Outcome:
+def restart(run: Run, app: str = "api", lock_wait: float = 0, dry_run: bool = False,
+            hosts: list[str] | None = None, roles: list[str] | None = None) -> Outcome:
     """Restart the app on its hosts, rolling and health-gated (see module doc)."""
     env = run.env
     if app not in env.apps:
@@ -83,9 +88,12 @@ def restart(run: Run, app: str = "api", lock_wait: float = 0) -> Outcome:
     if env.apps[app].mode != "process":
         raise ConfigError(f"apps.{app} is served as {env.apps[app].mode} files: there is no process to restart")
     ctx = Context.load(env, app)
+    ctx.hosts = targets.select(env, ctx.hosts, hosts or [], roles or [], f"{app}")
     with Fleet(env, ctx.hosts) as fleet:
         runs = {h.name: HostRestart(h.name) for h in fleet.hosts}
         observe(fleet, ctx, runs)          # refusals come before anything changes ...
+        if dry_run:
+            return show_plan(run, ctx, runs)
         ctx.check_lb()
         try:
             with executing(run, PHASE, lock_wait) as ex:
@@ -102,6 +110,42 @@ def restart(run: Run, app: str = "api", lock_wait: float = 0) -> Outcome:
                            error=stopped_reason(ctx, runs, exc), exit_code=1)
     report(run, ctx, runs, "Restarted")
     return Outcome(True, app, [r.as_dict(bool(ctx.lb)) for r in runs.values()])
+
+
+def plan(ctx: Context, runs: dict[str, HostRestart]) -> list[dict]:
+    """What a run would do, batch by batch and host by host (the commands a run sends)."""
+    planned = []
+    for number, batch in enumerate(batches(list(runs.values()), ctx.env.batches.size), 1):
+        for r in batch:
+            steps: list[str] = []
+            if ctx.lb:
+                steps += [f"lb      {haproxy.set_state(ctx.backend, r.name, 'drain')}",
+                          f"lb      wait for 0 sessions (at most {ctx.spec.drain.deadline:g}s)",
+                          f"lb      {haproxy.set_state(ctx.backend, r.name, 'maint')}"]
+            steps += [s.show() for s in releases.restart_steps(ctx.manager, ctx.program)]
+            h = ctx.spec.health
+            config = next(c for c in ctx.hosts if c.name == r.name)
+            steps.append(f"gate    GET {ctx.health_url(config)} until 200 with version {r.release}, "
+                         f"{h.passes} in a row within {h.deadline:g}s")
+            if ctx.lb:
+                steps.append(f"lb      {haproxy.set_state(ctx.backend, r.name, 'ready')}")
+            planned.append({"host": r.name, "batch": number, "release": r.release, "pid": r.pid_before,
+                            "steps": steps})
+    return planned
+
+
+def show_plan(run: Run, ctx: Context, runs: dict[str, HostRestart]) -> Outcome:
+    planned = plan(ctx, runs)
+    out = run.out
+    out.line(f"restart of {ctx.app} - dry run, nothing changes")
+    out.line(f"hosts: {', '.join(runs)}; batches of {ctx.env.batches.size}; process manager {ctx.manager.name}"
+             + (f"; load balancer {ctx.lb.endpoint} (backend {ctx.backend})" if ctx.lb else ""))
+    for row in planned:
+        out.line("")
+        out.line(f"batch {row['batch']}: {row['host']} on {row['release']} (pid {row['pid'] or '-'})")
+        for line in row["steps"]:
+            out.line(f"  {line}")
+    return Outcome(True, ctx.app, planned, dry_run=True)
 
 
 def observe(fleet: Fleet, ctx: Context, runs: dict[str, HostRestart]) -> None:

@@ -83,7 +83,7 @@ def served(url: str, timeout: float = 3) -> Served:
                   None if version is not None else f"HTTP {answer.status}, no version")
 
 
-def gather(env: Environment) -> list[HostStatus]:
+def gather(env: Environment, hosts: list | None = None) -> list[HostStatus]:
     manager = process.for_environment(env)
 
     def probe(host: Host) -> tuple[dict[str, ProcessState], dict[str, str | None]]:
@@ -98,11 +98,11 @@ def gather(env: Environment) -> list[HostStatus]:
                    if app.mode == "process" and procs[name].state == "running"}
         return procs, releases, flags, serving
 
-    with Fleet(env) as fleet:
+    with Fleet(env, hosts) as fleet:
         result = fleet.run(probe, size=len(fleet.hosts), max_fail=len(fleet.hosts))
     outcomes = result.by_host()
     rows = []
-    for host_cfg in env.hosts:
+    for host_cfg in (env.hosts if hosts is None else hosts):
         outcome = outcomes[host_cfg.name]
         apps, releases, flags, serving = outcome.value or ({}, {}, {}, {})
         rows.append(HostStatus(

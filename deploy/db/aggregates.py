@@ -12,8 +12,9 @@ from pathlib import Path
 
 from deploy.db.connect import Database
 from deploy.errors import ConfigError
+from deploy.shipped import shipped
 
-SQL_ROOT = Path(__file__).resolve().parents[2] / "sql"
+SQL_ROOT = shipped("sql")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ mssql: sp_getapplock with @LockOwner = 'Session'; postgres: pg_try_advisory_lock
 kept for the whole task; sqlite: an exclusive flock on a file beside the database. The kernel or
 the server drops each of these when the process dies, even by SIGKILL. A deploy_lock row names
 the holder so a refusal can say who; it is informational and overwritten by the next holder.
+
+A hold (deploy.db.hold: deploys frozen on purpose by `lock.acquire`) is read here, under the
+session lock, so every mutating task refuses while one is in place.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from deploy.config import DatabaseConfig
+from deploy.db import hold as deploy_hold
 from deploy.db.connect import Database, Tunnel, connect, sqlite_path
 from deploy.db.journal import db_time, from_db_time
 from deploy.db.scripts import literal
@@ -75,6 +79,24 @@ def mssql_release_sql(environment: str) -> str:
             "@LockOwner = 'Session';")
 
 
+def pg_lock_held_sql() -> str:
+    """PostgreSQL: is the advisory lock granted to some session now? (pg_locks splits the 64-bit
+    key into classid = high 32 bits, objid = low 32 bits, objsubid = 1.) Reads, takes nothing."""
+    return ("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid::bigint = ? AND objid::bigint = ? AND objsubid = 1")
+
+
+def pg_lock_key_parts(environment: str) -> tuple[int, int]:
+    unsigned = advisory_key(environment) & 0xFFFFFFFFFFFFFFFF
+    return unsigned >> 32, unsigned & 0xFFFFFFFF
+
+
+def mssql_lock_held_sql(environment: str) -> str:
+    """T-SQL: APPLOCK_TEST is 0 when another session holds the lock. Reads, takes nothing."""
+    return (f"SELECT CASE WHEN APPLOCK_TEST('public', {literal(resource(environment), 'mssql')}, "
+            "'Exclusive', 'Session') = 1 THEN 0 ELSE 1 END")
+
+
 def describe(holder: Holder | None, now: datetime | None = None) -> str:
     """'locked by alice@ci since 12:03:04Z (task deploy.phase1)'."""
     if holder is None:
@@ -88,16 +110,23 @@ def describe(holder: Holder | None, now: datetime | None = None) -> str:
 @contextmanager
 def acquire(db_config: DatabaseConfig, root: Path, holder: str, task: str, wait_seconds: float = 0,
             environment: str = "", tunnel: Tunnel | None = None,
-            on_wait: Callable[[str], None] | None = None) -> Iterator[Holder]:
+            on_wait: Callable[[str], None] | None = None, respect_hold: bool = True) -> Iterator[Holder]:
     """Hold the deploy lock for the with-block; LockHeld (exit 3) naming the holder otherwise.
 
     on_wait, when given, is told once (with describe()'s text) that the lock is held and this
-    session is waiting for it, so a waiting task says why it is not moving."""
+    session is waiting for it, so a waiting task says why it is not moving.
+    With a hold in place (lock.acquire) LockHeld names its holder and message at once: --lock-wait
+    waits for a running deploy, not for a freeze. `respect_hold=False` is for lock.* themselves.
+    """
     if db_config.dialect == "sqlite":
         locker = _sqlite_lock
     else:
         locker = _session_lock
     with locker(db_config, root, environment, wait_seconds, tunnel, on_wait) as db:
+        if respect_hold:
+            held = deploy_hold.current(db, environment)
+            if held is not None:
+                raise LockHeld(deploy_hold.refusal(held))
         me = Holder(holder, task, from_db_time(db_time(datetime.now(timezone.utc), db.dialect)), environment)
         _write_row(db, me)
         try:
@@ -113,6 +142,28 @@ def current_holder(db: Database, environment: str = "") -> Holder | None:
         return None
     row = db.query_one(f"SELECT holder, task, since FROM {TABLE} WHERE environment = ?", (environment,))
     return Holder(row[0], row[1], from_db_time(row[2]), environment) if row else None
+
+
+def in_use(db_config: DatabaseConfig, root: Path, db: Database, environment: str = "") -> bool:
+    """Whether a deploy session holds the lock right now (a deploy_lock row may be stale after a
+    kill; the lock itself never is). PostgreSQL and SQL Server are asked without taking anything;
+    SQLite tries a shared flock for an instant, which a deploy starting in that instant would see
+    as held (it exits 3 and can be run again)."""
+    if db_config.dialect == "sqlite":
+        lock_path = sqlite_path(db_config, root).with_name(sqlite_path(db_config, root).name + ".deploy.lock")
+        if not lock_path.exists():
+            return False
+        fd = os.open(lock_path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+    if db_config.dialect == "postgres":
+        return int(db.scalar(pg_lock_held_sql(), pg_lock_key_parts(environment))) > 0
+    return int(db.scalar(mssql_lock_held_sql(environment))) == 1
 
 
 @contextmanager

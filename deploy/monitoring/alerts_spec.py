@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from deploy.config import Duration, Model, read_yaml, validate
+from deploy.shipped import project_path
 
 FILE = "checks/alerts.yaml"
 
@@ -96,7 +97,7 @@ class AlertSpec(Model):
 
 
 def load(root: Path) -> AlertSpec:
-    file = Path(root) / FILE
+    file = project_path(root, FILE)
     if not file.is_file():
         return AlertSpec()
     return validate(AlertSpec, read_yaml(file, FILE) or {}, FILE)

@@ -21,9 +21,10 @@ from deploy.monitoring.criteria import Criterion, counts
 from deploy.monitoring.queries import DayCount, StarShare, TopSeller
 from deploy.monitoring.rollout import RolloutPoint
 from deploy.secrets import mask
+from deploy.shipped import shipped
 
 TEMPLATE = "report.html.j2"
-SHIPPED = Path(__file__).resolve().parents[2] / "templates"
+SHIPPED = shipped("templates")
 
 
 @dataclass

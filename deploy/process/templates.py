@@ -13,8 +13,9 @@ from pathlib import Path
 import jinja2
 
 from deploy.secrets import MASK
+from deploy.shipped import shipped
 
-SHIPPED = Path(__file__).resolve().parents[2] / "templates"
+SHIPPED = shipped("templates")
 _BARE = re.compile(r"^[A-Za-z0-9_./:@,+=%-]*$")
 
 

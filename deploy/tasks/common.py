@@ -10,7 +10,7 @@ from deploy.config import parse_duration
 from deploy.errors import ConfigError
 
 DRY_RUN = "print exactly what would run (SQL, commands; secrets masked) and change nothing"
-LOCK_WAIT = "wait up to SECONDS (or 90s, 5m) for another deploy's lock instead of exiting 3 at once"
+LOCK_WAIT = "wait up to SECONDS (or 90s, 5m, 1h30m) for another deploy's lock instead of exiting 3 at once"
 
 
 def lock_wait_seconds(value: str | float | None) -> float:
@@ -19,7 +19,7 @@ def lock_wait_seconds(value: str | float | None) -> float:
     try:
         return parse_duration(value)
     except ValueError:
-        raise ConfigError(f"--lock-wait: {value!r} is not a number of seconds (or 90s, 5m)") from None
+        raise ConfigError(f"--lock-wait: {value!r} is not a number of seconds (or 90s, 5m, 1h30m)") from None
 
 
 def whole_number(value: str | int | None, flag: str, default: int, minimum: int = 1) -> int:

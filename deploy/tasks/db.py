@@ -7,10 +7,13 @@ from pathlib import Path
 from deploy.cli import Run, deploy_task, non_interactive
 from deploy.database_phases import open_db, phase1, schema_spec, sql_root, take_backup
 from deploy.db import backup as db_backup
-from deploy.db import journal, migrate, schema
+from deploy.db import journal, migrate, odbc, schema
+from deploy.db.backup_commands import pg_restore as pg_restore_command
+from deploy.db.connect import sqlite_path
 from deploy.db.backup import BackupRecord
 from deploy.errors import EXIT_FAILED, ConfigError
 from deploy.executor import executing
+from deploy.secrets import reveal
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
 
 
@@ -75,8 +78,9 @@ def backups(run: Run):
     "backup": "the backup id to restore (see db.backups)",
     "confirm": "required: yes, replace the live database with this backup",
     "lock_wait": LOCK_WAIT,
+    "dry_run": DRY_RUN,
 })
-def restore(run: Run, backup: str = None, confirm: bool = False, lock_wait: str = None):
+def restore(run: Run, backup: str = None, confirm: bool = False, lock_wait: str = None, dry_run: bool = False):
     """Replace the database with a verified backup (guarded; a backup of the current state comes first)."""
     if not backup:
         raise ConfigError("--backup ID is required (see: invoke db.backups)")
@@ -88,6 +92,8 @@ def restore(run: Run, backup: str = None, confirm: bool = False, lock_wait: str 
                           "... WITH CHECKSUM, REPLACE, and SET MULTI_USER (the backup's path is in "
                           "deploy.history)")
     record = _find_backup(run, backup)
+    if dry_run:
+        return _restore_plan(run, record)
     if not confirm:
         if non_interactive():
             raise ConfigError("db.restore replaces the live database: pass --confirm (never implied in CI)")
@@ -121,3 +127,23 @@ def _find_backup(run: Run, backup_id: str) -> BackupRecord:
                 sha = event.details.get("sha256")
                 break
     return BackupRecord(backup_id, env.database.dialect, str(path), path.stat().st_size, sha, True)
+
+
+def _restore_plan(run: Run, record) -> dict:
+    """What db.restore would do, step by step; nothing is read but the backup list."""
+    db = run.env.database
+    if db.dialect == "sqlite":
+        action = f"copy {record.path} over {sqlite_path(db, Path(run.env.root))} with SQLite's backup API"
+    else:
+        params = odbc.postgres_params(reveal(db.odbc))
+        action = str(pg_restore_command(params, "<0600 passfile>", record.path))
+    steps = [f"lock    take the deploy lock ({run.env.name}); refuse on a hold or a running deploy",
+             f"backup  a verified backup of the current state (the restore point; backup {record.id} is kept)",
+             f"verify  backup {record.id}: sha256 {(record.sha256 or '?')[:12]}..., then "
+             + ("PRAGMA integrity_check" if db.dialect == "sqlite" else "pg_restore of it to /dev/null"),
+             f"restore {action}",
+             "journal put back the deploy_events written since the backup was taken"]
+    run.out.line(f"db.restore of backup {record.id} - dry run, nothing changes")
+    for line in steps:
+        run.out.line(f"  {line}")
+    return {"dry_run": True, "backup": record.as_dict(), "steps": steps}

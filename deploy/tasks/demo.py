@@ -17,6 +17,7 @@ from invoke import task
 from invoke.exceptions import Exit
 
 from deploy import config
+from deploy.cli import ContractTask
 from deploy.db.connect import connect, has_table
 from deploy.demo_claims import ABUSE_RULE, alert_problems, traffic_problems
 from deploy.monitoring import alerts_spec
@@ -153,7 +154,7 @@ STEPS: list[tuple[str, Callable[[str], int]]] = [
 ]
 
 
-@task(help={"env": "environment to run on (default: local; the demo is meant for local)"})
+@task(klass=ContractTask, help={"env": "environment to run on (default: local; the demo is meant for local)"})
 def demo(c, env="local"):
     """Run every phase implemented so far, end to end, on the local environment."""
     started = time.monotonic()

@@ -7,6 +7,7 @@ from deploy.cli import Run, deploy_task
 from deploy.errors import ConfigError
 from deploy.junit import Case, writable
 from deploy.junit import write as junit_write
+from deploy.targets import HOST_HELP, ROLE_HELP
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
 
 JUNIT = "also write the health gates and smoke checks as a JUnit XML report to PATH (for CI)"
@@ -32,10 +33,10 @@ def phase2(run: Run, artifact: str = None, dry_run: bool = False, lock_wait: str
     return outcome.as_dict()
 
 
-@deploy_task(namespace="deploy")
-def releases(run: Run):
+@deploy_task(namespace="deploy", iterable=["host", "role"], help={"host": HOST_HELP, "role": ROLE_HELP})
+def releases(run: Run, host: list = None, role: list = None):
     """List the API releases on each host, marking current and previous."""
-    hosts = p2.list_releases(run)
+    hosts = p2.list_releases(run, only=(host or [], role or []))
     rows = []
     for h in hosts:
         if not h["reachable"]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from deploy import phase2 as p2
+from deploy import targets
+from deploy.targets import HOST_HELP, ROLE_HELP
 from deploy.cli import Run, deploy_task
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
 
@@ -11,10 +13,15 @@ from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
     "to": "the release id to go back to (see deploy.releases); default: each host's previous release",
     "dry_run": DRY_RUN,
     "lock_wait": LOCK_WAIT,
-})
-def backend(run: Run, to: str = None, dry_run: bool = False, lock_wait: str = None):
+    "host": HOST_HELP,
+    "role": ROLE_HELP,
+}, iterable=["host", "role"])
+def backend(run: Run, to: str = None, dry_run: bool = False, lock_wait: str = None, host: list = None,
+            role: list = None):
     """Roll back phase 2: every API host to its previous release, rolling and health-gated."""
-    outcome = p2.rollback_backend(run, to=to, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait))
+    ctx = p2.Context.load(run.env, p2.APP)
+    ctx.hosts = targets.select(run.env, ctx.hosts, host or [], role or [], p2.APP)
+    outcome = p2.rollback_backend(run, to=to, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait), ctx=ctx)
     if outcome.ok and not outcome.dry_run:
         now = sorted({h["now"] for h in outcome.hosts if h["now"]})
         run.out.line(f"rollback complete: API hosts on {', '.join(now)}")

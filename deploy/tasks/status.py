@@ -6,16 +6,19 @@ from deploy.cli import Run, deploy_task
 from deploy.database_phases import open_db, sql_root
 from deploy.db import journal, migrate
 from deploy.errors import EXIT_FAILED, DeployError
+from deploy import targets
 from deploy.secrets import mask, mask_data
 from deploy.status import gather
+from deploy.targets import HOST_HELP, ROLE_HELP
+from deploy.tasks.lock import describe_state, lock_state
 from deploy.unfinished import unfinished_runs
 
 
-@deploy_task()
-def status(run: Run):
-    """Show each host, each app's release (linked and actually served), process state, flag %, pending migrations, unfinished runs, last events."""
+@deploy_task(iterable=["host", "role"], help={"host": HOST_HELP, "role": ROLE_HELP})
+def status(run: Run, host: list = None, role: list = None):
+    """Show each host, each app's release (linked and actually served), process state, flag %, the lock, pending migrations, unfinished runs, last events."""
     env = run.env
-    rows = gather(env)
+    rows = gather(env, targets.select(env, env.hosts, host or [], role or [], f"environment {env.name}"))
     run.out.line(f"environment {env.name}: {len(env.hosts)} host(s), database {env.database.dialect}, "
                  f"process manager {env.process.manager}")
     table_rows = []
@@ -43,6 +46,8 @@ def status(run: Run):
     if database.get("error"):
         run.out.line(f"database: {database['error']}")
     else:
+        for text in describe_state(database["lock"]):
+            run.out.line(f"lock: {text}")
         pending = [m["version"] + "_" + m["name"] for m in database["migrations"] if m["state"] != "applied"]
         run.out.line("migrations: " + (f"{len(pending)} not applied: {', '.join(pending)}" if pending
                                        else f"all {len(database['migrations'])} applied"))
@@ -65,10 +70,11 @@ def database_summary(run: Run, events: int = 5, scan: int = 500) -> dict:
         with open_db(run) as db:
             states = migrate.status(db, sql_root(run))
             recent = journal.query(db, environment=run.env.name, limit=scan)
+        lock = lock_state(run)
     except DeployError as exc:
         return {"error": mask(str(exc))}
     newest = recent[:events]
-    return {"migrations": [{"version": m.version, "name": m.name, "state": m.state} for m in states],
+    return {"lock": lock, "migrations": [{"version": m.version, "name": m.name, "state": m.state} for m in states],
             "unfinished": [mask_data(u.as_dict()) for u in unfinished_runs(recent)],
             "events": [{"at": e.at.strftime("%Y-%m-%d %H:%M:%S"), "phase": e.phase, "action": e.action,
                         "host": e.host, "outcome": e.outcome} for e in newest]}

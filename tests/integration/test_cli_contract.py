@@ -138,3 +138,90 @@ def test_every_task_documents_itself():
                            capture_output=True, text=True, timeout=60).stdout
     for flag in ("--env", "--json", "--only", "--skip"):
         assert flag in helps
+
+
+# -- parse errors: a typo is bad input (exit 2), through invoke and through the console script ----------
+SCRIPT = Path(sys.executable).with_name("marketplace-deploy")
+COMMANDS = {"invoke": [sys.executable, "-m", "invoke"], "script": [str(SCRIPT)]}
+
+
+def run_cli(kind: str, root: Path, *args: str) -> subprocess.CompletedProcess:
+    assert SCRIPT.is_file(), f"{SCRIPT} missing: install the package (pip install -e .)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
+    env.update({"DEPLOY_ROOT": str(root), "TEST_JWT": SECRET, "CI": "true"})
+    return subprocess.run([*COMMANDS[kind], *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+
+
+TYPOS = [
+    (("deploy.phase2", "--usr", "x"), "deploy.phase2: unknown flag '--usr'", "deploy.phase2"),
+    (("deploy.phase5",), "unknown task 'deploy.phase5'", "deploy.phase5"),
+    (("status", "--env"), "status: --env needs a value", "status"),
+    (("deploy.phase1", "--env", "t", "--lock-wait"), "deploy.phase1: --lock-wait needs a value", "deploy.phase1"),
+    (("status", "extra"), "status: unexpected argument 'extra'", "status"),
+    (("status", "--role", "api", "--host"), "status: --host needs a value", "status"),
+    (("--help", "deploy.phase9"), "unknown task 'deploy.phase9'", "deploy.phase9"),
+]
+
+
+@pytest.mark.parametrize("kind", sorted(COMMANDS))
+@pytest.mark.parametrize("args, expected, task", TYPOS, ids=[" ".join(t[0]) for t in TYPOS])
+def test_every_typo_form_exits_2_with_one_line(tmp_path, kind, args, expected, task):
+    proc = run_cli(kind, project(tmp_path), *args)
+    assert_bad_input(proc, expected)
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("error: ")
+
+
+# not `--help TASK` (--json after it is not a task's), not a trailing --host (it would take --json as its value)
+JSON_TYPOS = [t for t in TYPOS if t[0][0] != "--help" and t[0][-1] != "--host"]
+
+
+@pytest.mark.parametrize("kind", sorted(COMMANDS))
+@pytest.mark.parametrize("args, expected, task", JSON_TYPOS, ids=[" ".join(t[0]) for t in JSON_TYPOS])
+def test_typo_with_json_anywhere_prints_the_envelope(tmp_path, kind, args, expected, task):
+    root = project(tmp_path)
+    proc = run_cli(kind, root, *args, "--json")
+    assert proc.returncode == 2, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is False and doc["exit_code"] == 2 and doc["task"] == task
+    assert expected in doc["error"] and set(doc) == {"task", "environment", "ok", "exit_code", "error"}
+    assert len(proc.stderr.strip().splitlines()) == 1
+    # before the task --json is itself the unknown option, but a CI job still gets the envelope
+    proc = run_cli(kind, root, "--json", *args)
+    assert proc.returncode == 2 and json.loads(proc.stdout)["exit_code"] == 2, proc.stderr
+
+
+def test_console_script_version_and_tasks(tmp_path):
+    import deploy
+    from importlib.metadata import version
+
+    proc = run_cli("script", project(tmp_path), "--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"marketplace-deploy {deploy.__version__}"
+    assert version("marketplace-deploy") == deploy.__version__
+    listed = json.loads(run_cli("script", tmp_path, "--list", "--list-format=json").stdout)
+    by_invoke = json.loads(run_cli("invoke", tmp_path, "--list", "--list-format=json").stdout)
+    for key in ("tasks", "collections", "default"):
+        assert listed[key] == by_invoke[key], key
+    assert {"deploy", "db", "rollback"} <= {c["name"] for c in listed["collections"]}
+
+
+def test_console_script_runs_tasks_with_the_task_contract(tmp_path):
+    proc = run_cli("script", project(tmp_path), "status", "--env", "t", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["hosts"][0]["host"] == "box"
+    proc = run_cli("script", tmp_path, "status", "--env", "nope")
+    assert_bad_input(proc, "unknown environment 'nope'")
+
+
+def test_config_prints_the_resolved_environment_with_secrets_masked(tmp_path):
+    root = project(tmp_path)
+    proc = invoke(root, "config", "--env", "t", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)["config"]
+    assert doc["env"]["JWT_SECRET"] == "***" and doc["env"]["RATE_LIMIT_MAX_REQUESTS"] == "10"
+    assert doc["hosts"][0]["name"] == "box" and doc["batches"] == {"size": 1, "max_fail": 0}   # defaults filled
+    assert doc["database"]["path"] == "db.sqlite" and doc["root"] == str(root)
+    human = invoke(root, "config", "--env", "t")
+    assert human.returncode == 0 and "JWT_SECRET: '***'" in human.stdout
+    assert SECRET not in proc.stdout + proc.stderr + human.stdout + human.stderr

@@ -242,6 +242,16 @@ def test_restore_is_guarded_and_restores_the_backup(project):
     assert proc.returncode == 2 and "unknown backup id" in proc.stderr
     assert project.sql('SELECT COUNT(*) FROM "SellerRatings"') == [(1,)]
 
+    # --dry-run: the plan (no --confirm needed), nothing changes, not even a restore-point backup
+    backups = project.backups()
+    code, doc = project.json("db.restore", "--backup", backup_id, "--dry-run")
+    assert code == 0 and doc["dry_run"] is True and doc["backup"]["id"] == backup_id, doc
+    restore_step = next(s for s in doc["steps"] if s.startswith("restore"))
+    assert doc["backup"]["path"] in restore_step
+    assert ("psql --single-transaction" in restore_step) == (project.dialect == "postgres")
+    assert "s3cret" not in json.dumps(doc) and "PWD=" not in json.dumps(doc).upper()
+    assert project.sql('SELECT COUNT(*) FROM "SellerRatings"') == [(1,)] and project.backups() == backups
+
     code, doc = project.json("db.restore", "--backup", backup_id, "--confirm")
     assert code == 0, doc
     assert project.sql('SELECT COUNT(*) FROM "SellerRatings"') == [(0,)]
@@ -334,7 +344,7 @@ def test_nothing_pending_while_another_deploy_runs_is_exit_3_not_done(project):
 
 @pytest.mark.parametrize("args, expected", [
     (("deploy.history", "--limit", "abc"), "--limit: 'abc' is not a whole number"),
-    (("deploy.phase1", "--lock-wait", "soon"), "--lock-wait: 'soon' is not a number of seconds (or 90s, 5m)"),
+    (("deploy.phase1", "--lock-wait", "soon"), "--lock-wait: 'soon' is not a number of seconds (or 90s, 5m, 1h30m)"),
     (("rollback.database", "--steps", "0"), "--steps must be at least 1"),
 ])
 def test_bad_flag_values_are_one_line_exit_2(project, args, expected):

@@ -111,8 +111,15 @@ def test_logs_and_restart_over_the_fleet(tmp_path, fleet3, manager):
     assert all(h["ok"] and 0 < len(h["lines"]) <= 10 for h in doc["hosts"])   # 5 per stream at most
     assert doc["lines"] == 5 and doc["app"] == "api"
 
+    grepped = task(project, "logs", "--lines", "20", "--json", "--grep", marks[hosts[1].name])
+    assert grepped.returncode == 0, grepped.stderr
+    found = {h["host"]: h["lines"] for h in json.loads(grepped.stdout)["hosts"]}
+    assert found[hosts[1].name] and all(marks[hosts[1].name] in line for line in found[hosts[1].name])
+    assert found[hosts[0].name] == [] and found[hosts[2].name] == []
+
     for bad, message in ((("--app", "nope"), "unknown app 'nope'"), (("--host", "host9"), "unknown host(s): host9"),
-                         (("--lines", "0"), "--lines must be at least 1")):
+                         (("--lines", "0"), "--lines must be at least 1"),
+                         (("--grep", "a("), "--grep: 'a(' is not a regular expression")):
         refused = task(project, "logs", *bad)
         assert refused.returncode == 2 and message in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1
@@ -134,6 +141,16 @@ def test_logs_and_restart_over_the_fleet(tmp_path, fleet3, manager):
     # -- restart: rolling, new pids, healthy on the same release, journaled --------------------------
     before = {h.name: app_pids(h) for h in hosts}
     assert all(len(p) == 1 for p in before.values()), before
+    # --dry-run: the plan per batch and host, the commands a run sends; nothing restarted or journaled
+    planned = task(project, "restart", "--dry-run", "--json")
+    assert planned.returncode == 0, planned.stderr
+    doc = json.loads(planned.stdout)
+    assert doc["dry_run"] is True and [r["host"] for r in doc["hosts"]] == [h.name for h in hosts]
+    for row in doc["hosts"]:
+        assert row["release"] == release and row["pid"] == before[row["host"]][0]
+        assert any(manager in step for step in row["steps"]) and row["steps"][-1].startswith("gate")
+    assert {h.name: app_pids(h) for h in hosts} == before
+    assert journal_events(project, "restart") == []
     restarted = task(project, "restart", "--json")
     assert restarted.returncode == 0, restarted.stderr
     doc = json.loads(restarted.stdout)
@@ -148,6 +165,27 @@ def test_logs_and_restart_over_the_fleet(tmp_path, fleet3, manager):
     assert events[-1][2] == "ok"
     for action in ("restart", "health"):
         assert sorted(e[1] for e in events if e[0] == action and e[2] == "ok") == sorted(h.name for h in hosts)
+
+    # -- --host / --role: only the named host is touched; unknown names exit 2 listing the known ones ---
+    before = {h.name: app_pids(h) for h in hosts}
+    one = task(project, "restart", "--host", hosts[1].name, "--role", "api", "--json")
+    assert one.returncode == 0, one.stderr
+    assert [r["host"] for r in json.loads(one.stdout)["hosts"]] == [hosts[1].name]
+    after = {h.name: app_pids(h) for h in hosts}
+    assert after[hosts[1].name] != before[hosts[1].name]
+    assert {n: p for n, p in after.items() if n != hosts[1].name} == \
+        {n: p for n, p in before.items() if n != hosts[1].name}
+    seen = task(project, "status", "--host", hosts[0].name, "--json")
+    assert seen.returncode == 0, seen.stderr
+    assert [h["host"] for h in json.loads(seen.stdout)["hosts"]] == [hosts[0].name]
+    listed = task(project, "deploy.releases", "--host", f"{hosts[0].name},{hosts[2].name}", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [h["host"] for h in json.loads(listed.stdout)["hosts"]] == [hosts[0].name, hosts[2].name]
+    for args in (["restart", "--host", "api-9"], ["status", "--role", "db"], ["rollback.backend", "--host", "x"]):
+        bad = task(project, *args)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1, (args, bad.stderr)
+        assert ", ".join(h.name for h in hosts) in bad.stderr or "roles of" in bad.stderr, bad.stderr
+    assert {h.name: app_pids(h) for h in hosts} == after
 
     # -- an unreachable host: its error, the others' logs, exit 1; restart refuses, changes nothing ---
     hosts[2].cut_ssh()

@@ -194,3 +194,14 @@ def test_printer_json_lines():
     printer.line("api-1", 'say "another-secret"')
     assert [json.loads(line) for line in out.getvalue().splitlines()] == [
         {"host": "api-1", "line": 'say "***"'}]
+
+
+def test_grep_filter():
+    from deploy.errors import ConfigError
+    from deploy.tasks.operate import line_filter
+
+    wanted = line_filter(r"GET /api/v1/\w+ 5\d\d")
+    assert wanted("x GET /api/v1/ratings 503 12ms") and not wanted("x GET /api/v1/ratings 200 3ms")
+    assert line_filter(None)("anything") and line_filter("")("anything")
+    with pytest.raises(ConfigError, match=r"--grep: 'a\(' is not a regular expression"):
+        line_filter("a(")

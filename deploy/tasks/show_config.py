@@ -1,0 +1,24 @@
+"""The resolved environment, as the tasks see it."""
+
+from __future__ import annotations
+
+import yaml
+
+from deploy.cli import Run, deploy_task
+from deploy.output import to_json
+
+
+def resolved(run: Run) -> dict:
+    """The environment after ${VAR} resolution and validation; every secret as ***."""
+    import json
+
+    return json.loads(to_json(run.env.model_dump(mode="python")))
+
+
+@deploy_task(namespace="tasks")
+def config(run: Run):
+    """Print the resolved environment (defaults filled in, ${VAR}s resolved) with secrets masked."""
+    data = resolved(run)
+    run.out.line(f"# environment {run.env.name} ({run.env.source_file}), secrets as ***")
+    run.out.line(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())
+    return {"config": data}

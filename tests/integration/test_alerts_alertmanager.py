@@ -56,6 +56,7 @@ class Stack:
             "pagerduty_url": pager.url,
             "group_wait": "1s", "group_interval": "2s", "repeat_interval": "3s",
         }}
+        env["secrets"] = sorted(set(env.get("secrets", [])) | {"SLACK_ALERTS_WEBHOOK", "PAGERDUTY_ROUTING_KEY"})
         env_file.write_text(yaml.safe_dump(env, sort_keys=False))
         project.extra_env.update({"SLACK_ALERTS_WEBHOOK": slack.url, "PAGERDUTY_ROUTING_KEY": ROUTING_KEY})
 

@@ -25,6 +25,7 @@ JWT = "jwt-" + "a" * 40
 HOOK = "https://hooks.slack.com/services/T0/B0/tasks-test-hook-token"
 KEY = "pd-routing-key-tasks-test-0123456789"
 ENV = """
+secrets: [TEST_JWT, SLACK_ALERTS_WEBHOOK, PAGERDUTY_ROUTING_KEY]
 hosts:
   - {name: box, transport: local, roles: [api]}
 database: {dialect: sqlite, path: db.sqlite}

@@ -43,6 +43,7 @@ def project(request, tmp_path):
         extra["PG_ODBC"] = request.getfixturevalue("postgres").fresh_database("lock")
         database = {"dialect": "postgres", "odbc": "${PG_ODBC}", "backups": {"dir": str(tmp_path / "backups")}}
     root = make_root(tmp_path / "project", "t", {
+        **({"secrets": ["PG_ODBC"]} if "PG_ODBC" in extra else {}),   # its password, masked
         "hosts": [{"name": "box", "transport": "local", "roles": ["api"]}],
         "database": database,
         "env": dict(APP_ENV),

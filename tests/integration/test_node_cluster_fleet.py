@@ -86,6 +86,7 @@ def node_project(tmp_path: Path, fleet, database_url: str, exec_mode: str = "clu
     environment = fleet_environment(fleet, roles=("api",), batches={"size": 1, "max_fail": 0})
     environment["env"].update(DATABASE_URL=database_url, JWT_SECRET="${%s}" % SECRET_VAR, NODE_ENV="production",
                               ENABLE_RATING_FEATURE="true", RATING_ROLLOUT_PERCENTAGE="10")
+    environment["secrets"] = [SECRET_VAR]
     environment["keep_releases"] = 3
     environment["process"] = {"manager": "pm2", "pm2_bin": str(PM2), "pm2_home": PM2_HOME}
     environment["apps"] = {"api": {

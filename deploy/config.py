@@ -83,7 +83,9 @@ EnvValue = Annotated[SecretOrStr, BeforeValidator(_keep_secret)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
+    # defer_build: a model's validator is built when first used, not at import - each CLI call
+    # imports every task module but validates only its own sections
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True, defer_build=True)
 
 
 class SSHSettings(Model):

@@ -13,7 +13,7 @@ Family = Literal["integer", "decimal", "text", "datetime", "boolean", "binary"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ColumnSpec(_Model):

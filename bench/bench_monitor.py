@@ -127,6 +127,7 @@ class Project:
         self.base = Path(tempfile.mkdtemp(prefix="bench-monitor-"))
         self.odbc, self.port = odbc, port
         self.root = make_root(self.base / "project", "bench", {
+            "secrets": ["BENCH_ODBC"],      # the connection string holds the password
             "hosts": [{"name": "api-1", "transport": "local", "address": "127.0.0.1", "roles": ["api"]}],
             "database": {"dialect": "postgres", "odbc": "${BENCH_ODBC}", "query_timeout": 0,
                          "backups": {"dir": str(self.base / "backups"), "keep": 2}},

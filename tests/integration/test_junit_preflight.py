@@ -144,9 +144,12 @@ def test_a_report_path_that_cannot_be_written_is_exit_2_before_anything_runs(tmp
 
 
 def test_short_flags_stay_as_on_every_task(tmp_path):
-    """--junit must not take -j from --json: -e, -j as everywhere, -u for the report."""
+    """--junit must not take -j from --json: -e and -j as on every task, and no short flag of its
+    own (the short flags are only -e, -j, -m, the same everywhere: issue 13)."""
     root, _ = project(tmp_path)
     report = tmp_path / "short.xml"
-    proc = invoke(root, "checks.preflight", "-e", "t", "-j", "-o", "env", "-u", str(report))
+    proc = invoke(root, "checks.preflight", "-e", "t", "-j", "--only", "env", "--junit", str(report))
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["junit"] == str(report) and report.is_file()
+    refused = invoke(root, "checks.preflight", "-e", "t", "-u", str(report))
+    assert refused.returncode == 2 and "unknown flag '-u'" in refused.stderr, refused.stderr

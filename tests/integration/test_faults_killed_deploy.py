@@ -72,14 +72,14 @@ def test_killed_phase2_is_reported_and_a_rerun_or_a_rollback_converges(tmp_path,
 
         # the state a kill between switch and restart leaves, made for certain on one host:
         # its link names the release before the one its process serves
-        host = fleet.hosts[0]
+        host = fleet.hosts[0]          # rolled fully (restart, health) before the second host switched
         serving = project.health(host)["version"]
-        if serving != v1:
-            host.run(f"ln -sfn {APP_DIR}/releases/{v1} {APP_DIR}/current")
-            code, doc = status(project)
-            assert code == 1
-            assert f"{host.name}/api: serves {serving} but current is {v1}" in " ".join(doc["problems"])
-            assert_status_tells_the_truth(project, doc)
+        assert serving != v1, "the first host should serve the new release"
+        host.run(f"ln -sfn {APP_DIR}/releases/{v1} {APP_DIR}/current")
+        code, doc = status(project)
+        assert code == 1
+        assert f"{host.name}/api: serves {serving} but current is {v1}" in " ".join(doc["problems"])
+        assert_status_tells_the_truth(project, doc)
 
         rerun, doc = project.deploy()                           # the lock is free: no exit 3
         assert rerun.returncode == 0, rerun.stderr

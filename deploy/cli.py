@@ -22,6 +22,7 @@ from invoke import Task, task
 from invoke.exceptions import Exit
 
 from deploy import config as config_mod
+from deploy import progress
 from deploy.config import DatabaseConfig, Environment
 from deploy.errors import EXIT_FAILED, EXIT_OK, DeployError
 from deploy.output import Output
@@ -127,7 +128,8 @@ def deploy_task(help: dict[str, str] | None = None, namespace: str | None = None
                 kwargs.pop("env", None)
                 kwargs.pop("json", None)
                 try:
-                    data = body(run, *args, **kwargs)
+                    with progress.showing(out.console, json_mode):
+                        data = body(run, *args, **kwargs)
                 finally:
                     run.close()
                 if isinstance(data, dict):

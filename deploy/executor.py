@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from deploy import progress
 from deploy.cli import Run
 from deploy.db import journal
 from deploy.db import lock as deploy_lock
@@ -74,13 +75,20 @@ class Executor:
         notes: dict[str, Any] = dict(details or {})
         started = time.monotonic()
         try:
-            yield notes
+            with progress.wait(self.step_label(action, host)):
+                yield notes
         except BaseException as exc:
             notes["error"] = mask(str(exc)) or type(exc).__name__
             self.event_quietly(action, FAILED, host=host, release=release,
                                duration_ms=_ms(started), details=notes)
             raise
         self.event(action, OK, host=host, release=release, duration_ms=_ms(started), details=notes)
+
+    def step_label(self, action: str, host: str | None = None) -> str:
+        """What a step shows while it runs on a terminal: `deploy.phase2: build`, `db.backup`."""
+        task = self.run.task
+        label = task if task.rsplit(".", 1)[-1] == action else f"{task}: {action}"
+        return f"{label} on {host}" if host else label
 
     def on_failure(self, description: str, action: Callable[[], Any]) -> None:
         """Register how to undo what was just done; runs only if the task fails later."""
@@ -109,8 +117,10 @@ def executing(run: Run, phase: str, lock_wait: float = 0) -> Iterator[Executor]:
     """Take the deploy lock, open the journal, and undo on failure (see module doc)."""
     env = run.env
     root = Path(env.root)
-    with deploy_lock.acquire(run.database, root, run.actor, run.task, wait_seconds=lock_wait,
-                             environment=env.name, on_wait=lock_wait_note(run, lock_wait)):
+    waiting = progress.wait("waiting for the deploy lock", total=lock_wait)
+    with waiting, deploy_lock.acquire(run.database, root, run.actor, run.task, wait_seconds=lock_wait,
+                                      environment=env.name, on_wait=lock_wait_note(run, lock_wait, waiting)):
+        waiting.end()
         db = connect(run.database, root)
         ex = Executor(run=run, phase=phase, db=db)
         started = time.monotonic()
@@ -142,9 +152,14 @@ def executing(run: Run, phase: str, lock_wait: float = 0) -> Iterator[Executor]:
             db.close()
 
 
-def lock_wait_note(run: Run, lock_wait: float):
-    """The one line a task prints when it starts waiting for a held deploy lock (--lock-wait)."""
-    return lambda holder: run.out.warn(f"deploy lock {holder}; waiting up to {lock_wait:g}s (--lock-wait)")
+def lock_wait_note(run: Run, lock_wait: float, waiting: progress.Wait | None = None):
+    """The one line a task prints when it starts waiting for a held deploy lock (--lock-wait), and
+    on a terminal the wait's progress (elapsed, time left) until the lock is taken or refused."""
+    def note(holder: str) -> None:
+        run.out.warn(f"deploy lock {holder}; waiting up to {lock_wait:g}s (--lock-wait)")
+        if waiting is not None:
+            waiting.begin(f"waiting for the deploy lock ({holder})")
+    return note
 
 
 def _ms(started: float) -> int:

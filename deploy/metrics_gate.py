@@ -21,7 +21,7 @@ from typing import Annotated, Callable, Literal
 import requests
 from pydantic import Field
 
-from deploy import gates, releases
+from deploy import gates, progress, releases
 from deploy.config import Duration, Environment, Model, read_yaml, validate
 from deploy.errors import ConfigError
 from deploy.monitoring import metric_names as names
@@ -314,6 +314,14 @@ def measure_prometheus(settings: PrometheusSettings, window: float,
 def measure(spec: RolloutSpec, targets: list[ProbeTarget], observing: float = 0,
             sleep: Callable[[float], None] = time.sleep) -> GateVerdict:
     """Before a change (observing 0): judge now. After it: judge the next `observing` seconds."""
+    if observing > 0:
+        with progress.wait(f"observing the metrics gate ({spec.gate.source})", total=observing):
+            return _measure(spec, targets, observing, sleep)
+    return _measure(spec, targets, observing, sleep)
+
+
+def _measure(spec: RolloutSpec, targets: list[ProbeTarget], observing: float,
+             sleep: Callable[[float], None]) -> GateVerdict:
     if spec.gate.source == "prometheus":
         if observing > 0:
             sleep(observing)

@@ -61,10 +61,19 @@ class Output:
         target.print(mask(text), markup=False, style="dim" if not self.json_mode else None)
 
     def error(self, text: str) -> None:
-        self.err_console.print(f"error: {mask(text)}", markup=False, style="bold red")
+        self._stderr().print(f"error: {mask(text)}", markup=False, style="bold red")
 
     def warn(self, text: str) -> None:
-        self.err_console.print(f"warning: {mask(text)}", markup=False, style="yellow")
+        self._stderr().print(f"warning: {mask(text)}", markup=False, style="yellow")
+
+    def _stderr(self) -> Console:
+        """stderr; while a progress status is drawn on the same terminal, through its console, so
+        the line goes above the status instead of through it."""
+        from deploy import progress
+
+        if progress.live_on(self.console) and progress.same_terminal():
+            return self.console
+        return self.err_console
 
     def table(self, title: str | None, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
         if self.json_mode:

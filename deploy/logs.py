@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
-from deploy import releases
+from deploy import releases, targets
 from deploy.commands.shell import Command, Op, sh
 from deploy.config import Environment, HostConfig
 from deploy.errors import ConfigError
@@ -55,8 +55,8 @@ def host_names(values: str | list[str] | tuple[str, ...] | None) -> list[str]:
     return names
 
 
-def source(env: Environment, app: str, hosts: list[str]) -> Source:
-    """The app and hosts to read, checked against the environment (ConfigError: exit 2)."""
+def source(env: Environment, app: str, hosts: list[str], roles: list[str] | None = None) -> Source:
+    """The app and hosts to read (--host, --role), checked against the environment (ConfigError: exit 2)."""
     if app not in env.apps:
         known = ", ".join(env.apps) or "none"
         raise ConfigError(f"unknown app {app!r} (apps of {env.name}: {known})")
@@ -80,6 +80,8 @@ def source(env: Environment, app: str, hosts: list[str]) -> Source:
             raise ConfigError(f"{', '.join(others)} {verb} not run {app} (hosts with the role "
                               f"{config.role!r}: {', '.join(h.name for h in runs_it)})")
         chosen = [known[n] for n in hosts]
+    if roles:
+        chosen = targets.select(env, chosen, roles=roles, what=f"the app {app}")
     return Source(app, tuple(chosen), releases.manager_for(env), releases.program_for(env, app))
 
 

@@ -58,7 +58,8 @@ class Systemd(ProcessManager):
     # files (StandardOutput=append:...), so the journal holds what systemd says about the unit
     # (starts, stops, failures); a unit without those lines logs its output here as well.
     def log_command(self, program: Program, lines: int, follow: bool = False) -> Command:
-        args = ["journalctl", "-u", unit_name(program.process), "-n", str(lines), "--no-pager"]
+        args = ["journalctl", "-u", unit_name(program.process), "-n", str(lines), "--no-pager",
+                "-o", "short-iso"]    # the year and UTC offset in each line's stamp (logs --since)
         return cmd(*args, "-f") if follow else cmd(*args)
 
     def log_noise(self, line: str) -> bool:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import datetime, timezone
 
+from deploy import log_times, targets
 from deploy import logs as logs_mod
 from deploy import restart as restart_mod
 from deploy.cli import Run, deploy_task
@@ -15,57 +17,84 @@ from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds, whole_num
 APP = "the app: api or web (default api)"
 
 
-@deploy_task(namespace="tasks", iterable=["host"], help={
+@deploy_task(namespace="tasks", iterable=["host", "role"], help={
     "app": APP,
     "host": "only this host (repeat the flag, or give a comma list); default every host of the app",
-    "lines": f"the last N lines of each stream (out, err) per host (default {logs_mod.DEFAULT_LINES})",
+    "role": ROLE_HELP,
+    "lines": f"the last N lines of each stream (out, err) per host (default {logs_mod.DEFAULT_LINES}; "
+             f"with --since {logs_mod.MAX_LINES}, the lines then kept by their time)",
     "follow": "then stream new lines from every host at once until Ctrl-C "
               "(with --json: one JSON object per line, then the summary)",
     "grep": "only lines matching this regular expression (Python syntax; of the last --lines lines, "
             "or as they come with --follow)",
+    "since": log_times.SINCE_HELP,
 })
-def logs(run: Run, app: str = "api", host: list = None, lines: str = None, follow: bool = False,
-         grep: str = None):
+def logs(run: Run, app: str = "api", host: list = None, role: list = None, lines: str = None,
+         follow: bool = False, grep: str = None, since: str = None):
     """Show an app's logs from each host (pm2 logs / supervisorctl tail / journalctl), host-prefixed."""
-    count = whole_number(lines, "lines", logs_mod.DEFAULT_LINES)
+    count = whole_number(lines, "lines", logs_mod.MAX_LINES if since and not follow else logs_mod.DEFAULT_LINES)
     if count > logs_mod.MAX_LINES:
         raise ConfigError(f"--lines must be at most {logs_mod.MAX_LINES}")
-    wanted = line_filter(grep)
-    src = logs_mod.source(run.env, app, logs_mod.host_names(host))
+    wanted = line_filter(grep, since)
+    src = logs_mod.source(run.env, app, logs_mod.host_names(host), targets.names(role))
     names = [h.name for h in src.hosts]
     printer = logs_mod.Printer(names, json_lines=run.out.json_mode)
     if follow:
         return _follow(run, src, count, FilteredPrinter(printer, wanted))
     found = logs_mod.fetch(run.env, src, count)
     for host_logs in found:
-        host_logs.lines = [line for line in host_logs.lines if wanted(line)]
+        read = host_logs.lines
+        host_logs.lines = [line for line in read if wanted(host_logs.host, line)]
+        if since and read and host_logs.host not in wanted.stamped:
+            run.out.warn(f"{host_logs.host}: none of its last {count} lines carries a timestamp, so --since "
+                         "kept none (pm2: set log_date_format)")
     if not run.out.json_mode:
         for host_logs in found:
             for line in host_logs.lines:
                 printer.line(host_logs.host, line)
-    return _ended(run, {"app": app, "lines": count, "hosts": [h.as_dict() for h in found]},
-                  {h.host: h.error for h in found if h.error})
+    data = {"app": app, "lines": count, "hosts": [h.as_dict() for h in found]}
+    if since:
+        data["since"] = wanted.cutoff.isoformat()
+    return _ended(run, data, {h.host: h.error for h in found if h.error})
 
 
-def line_filter(pattern: str | None):
-    """--grep PATTERN -> a predicate on lines (a bad pattern is bad input, exit 2)."""
-    if pattern in (None, ""):
-        return lambda line: True
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        raise ConfigError(f"--grep: {pattern!r} is not a regular expression ({exc})") from None
-    return lambda line: compiled.search(line) is not None
+class LineFilter:
+    """--grep PATTERN and --since WHEN -> a predicate on (host, line); bad values are bad input
+    (exit 2). `stamped`: the hosts that showed a timestamped line (--since)."""
+
+    def __init__(self, pattern: str | None, since: str | None, now: datetime | None = None):
+        self.pattern = None
+        if pattern not in (None, ""):
+            try:
+                self.pattern = re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"--grep: {pattern!r} is not a regular expression ({exc})") from None
+        now = now or datetime.now(timezone.utc)
+        self.cutoff = log_times.parse_since(since, now) if since not in (None, "") else None
+        self.since = log_times.SinceFilter(self.cutoff, now) if self.cutoff else None
+
+    @property
+    def stamped(self) -> set[str]:
+        return self.since.stamped if self.since else set()
+
+    def __call__(self, host: str, line: str) -> bool:
+        if self.since is not None and not self.since(host, line):    # every line: it moves the time
+            return False
+        return self.pattern is None or self.pattern.search(line) is not None
+
+
+def line_filter(pattern: str | None, since: str | None = None) -> LineFilter:
+    return LineFilter(pattern, since)
 
 
 class FilteredPrinter:
-    """A Printer that passes on only the lines --grep wants."""
+    """A Printer that passes on only the lines --grep and --since want."""
 
-    def __init__(self, printer: logs_mod.Printer, wanted):
+    def __init__(self, printer: logs_mod.Printer, wanted: LineFilter):
         self.printer, self.wanted = printer, wanted
 
     def line(self, host: str, line: str) -> None:
-        if self.wanted(line):
+        if self.wanted(host, line):
             self.printer.line(host, line)
 
 

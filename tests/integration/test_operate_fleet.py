@@ -9,6 +9,7 @@ import json
 import signal
 import threading
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -117,9 +118,29 @@ def test_logs_and_restart_over_the_fleet(tmp_path, fleet3, manager):
     assert found[hosts[1].name] and all(marks[hosts[1].name] in line for line in found[hosts[1].name])
     assert found[hosts[0].name] == [] and found[hosts[2].name] == []
 
+    # --since: by each line's own time (the app's JSON "time"); a line without one goes with the
+    # stamped line before it; an old stamped line and its trace are left out
+    hosts[1].run(f"""printf '%s\\n' '{{"time":"2001-01-01T00:00:00Z","msg":"ancient"}}' '  ancient trace' """
+                 f"""'{{"time":"{datetime.now(timezone.utc).isoformat()}","msg":"fresh"}}' '  fresh trace' """
+                 f">> {LOG_DIR}/marketplace-api.err.log")
+    recent = task(project, "logs", "--since", "1h", "--json", "--role", "api")
+    assert recent.returncode == 0, recent.stderr
+    doc = json.loads(recent.stdout)
+    found = {h["host"]: h["lines"] for h in doc["hosts"]}
+    assert doc["lines"] == 10_000 and doc["since"]
+    assert any(marks[hosts[1].name] in line for line in found[hosts[1].name])
+    assert not any("ancient" in line for line in found[hosts[1].name])
+    assert '"msg":"fresh"' in found[hosts[1].name][-2] and found[hosts[1].name][-1] == "  fresh trace"
+    old = task(project, "logs", "--since", "2000-01-01T00:00Z", "--lines", "50", "--host", hosts[1].name)
+    assert old.returncode == 0 and "ancient trace" in old.stdout, old.stderr
+    future = task(project, "logs", "--since", "2999-01-01T00:00:00+00:00", "--json")
+    assert future.returncode == 0 and all(h["lines"] == [] for h in json.loads(future.stdout)["hosts"])
+
     for bad, message in ((("--app", "nope"), "unknown app 'nope'"), (("--host", "host9"), "unknown host(s): host9"),
                          (("--lines", "0"), "--lines must be at least 1"),
-                         (("--grep", "a("), "--grep: 'a(' is not a regular expression")):
+                         (("--grep", "a("), "--grep: 'a(' is not a regular expression"),
+                         (("--since", "yesterday"), "--since: 'yesterday' is neither a duration"),
+                         (("--role", "db"), "--role: unknown role(s) db (roles of ")):
         refused = task(project, "logs", *bad)
         assert refused.returncode == 2 and message in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1

@@ -3,6 +3,7 @@ host selection, line cleaning and the printed form."""
 
 import io
 import json
+from datetime import datetime, timezone
 
 import pytest
 
@@ -48,9 +49,9 @@ def test_pm2_log_commands_exact():
 
 def test_systemd_log_commands_exact():
     sd = Systemd()
-    assert sd.log_command(PROGRAM, 100).render() == "journalctl -u marketplace-api.service -n 100 --no-pager"
+    assert sd.log_command(PROGRAM, 100).render() == "journalctl -u marketplace-api.service -n 100 --no-pager -o short-iso"
     assert sd.log_command(PROGRAM, 7, follow=True).render() == (
-        "journalctl -u marketplace-api.service -n 7 --no-pager -f")
+        "journalctl -u marketplace-api.service -n 7 --no-pager -o short-iso -f")
 
 
 def test_odd_process_names_are_quoted():
@@ -201,7 +202,21 @@ def test_grep_filter():
     from deploy.tasks.operate import line_filter
 
     wanted = line_filter(r"GET /api/v1/\w+ 5\d\d")
-    assert wanted("x GET /api/v1/ratings 503 12ms") and not wanted("x GET /api/v1/ratings 200 3ms")
-    assert line_filter(None)("anything") and line_filter("")("anything")
+    assert wanted("h", "x GET /api/v1/ratings 503 12ms") and not wanted("h", "x GET /api/v1/ratings 200 3ms")
+    assert line_filter(None)("h", "anything") and line_filter("")("h", "anything")
     with pytest.raises(ConfigError, match=r"--grep: 'a\(' is not a regular expression"):
         line_filter("a(")
+
+
+def test_since_and_grep_together_per_host():
+    from deploy.tasks.operate import LineFilter
+
+    now = datetime(2026, 12, 1, 20, 0, tzinfo=timezone.utc)
+    wanted = LineFilter("boom", "10m", now=now)
+    assert wanted.cutoff == datetime(2026, 12, 1, 19, 50, tzinfo=timezone.utc)
+    assert not wanted("a", "2026-12-01 19:45:00 +00:00: boom")         # too old
+    assert not wanted("a", "  at boom (trace of the old line)")        # follows the old line
+    assert not wanted("a", "2026-12-01 19:55:00 +00:00: fine")         # recent, not grepped
+    assert wanted("a", "  at boom (trace of the recent line)")         # follows the recent line
+    assert not wanted("b", "  at boom (host b: no stamped line yet)")  # each host its own time
+    assert wanted.stamped == {"a"}

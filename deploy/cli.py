@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import getpass
 import inspect
+import logging
 import os
 import socket
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from invoke import Task, task
-from invoke.exceptions import Exit
+from invoke.exceptions import Exit, ParseError
 
 from deploy import config as config_mod
 from deploy import progress
@@ -100,6 +101,22 @@ class Run:
             self._tunnel = None
 
 
+DEBUG_HINT = "DEPLOY_DEBUG=1 or invoke --debug shows the traceback"
+
+
+def debugging() -> bool:
+    """$DEPLOY_DEBUG, or invoke's --debug / $INVOKE_DEBUG (which turn on debug logging)."""
+    if os.environ.get("DEPLOY_DEBUG", "").lower() not in ("", "0", "no", "false"):
+        return True
+    return logging.getLogger("invoke").isEnabledFor(logging.DEBUG)
+
+
+def unexpected(task_name: str, exc: BaseException) -> str:
+    """An exception no task foresaw, as one masked line: what it is and what it says."""
+    words = " ".join(str(exc).split())
+    return mask(f"{task_name} failed unexpectedly: {type(exc).__name__}" + (f": {words}" if words else ""))
+
+
 def deploy_task(help: dict[str, str] | None = None, namespace: str | None = None,
                 **task_kwargs: Any) -> Callable:
     """@task with our contract: `env` and `json` flags, error mapping, JSON summary.
@@ -143,6 +160,14 @@ def deploy_task(help: dict[str, str] | None = None, namespace: str | None = None
                 code = EXIT_FAILED
                 summary["error"] = "interrupted"
                 out.error("interrupted")
+            except (Exit, ParseError):
+                raise
+            except Exception as exc:   # not foreseen by the task: one line, exit 1, the same envelope
+                code = EXIT_FAILED
+                summary["error"] = unexpected(task_name, exc)
+                out.error(summary["error"] + ("" if debugging() else f" ({DEBUG_HINT})"))
+                if debugging():
+                    out.traceback(exc)
             summary["ok"] = code == EXIT_OK
             summary["exit_code"] = code
             if json_mode:

@@ -66,6 +66,13 @@ class Output:
     def warn(self, text: str) -> None:
         self._stderr().print(f"warning: {mask(text)}", markup=False, style="yellow")
 
+    def traceback(self, exc: BaseException) -> None:
+        """The exception's traceback on stderr, masked (for --debug)."""
+        import traceback
+
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self._stderr().print(mask(text.rstrip()), markup=False, highlight=False)
+
     def _stderr(self) -> Console:
         """stderr; while a progress status is drawn on the same terminal, through its console, so
         the line goes above the status instead of through it."""

@@ -225,3 +225,39 @@ def test_config_prints_the_resolved_environment_with_secrets_masked(tmp_path):
     human = invoke(root, "config", "--env", "t")
     assert human.returncode == 0 and "JWT_SECRET: '***'" in human.stdout
     assert SECRET not in proc.stdout + proc.stderr + human.stdout + human.stderr
+
+
+def test_an_unforeseen_error_is_one_line_exit_1_with_the_envelope(tmp_path):
+    """An exception no task maps (here: the backups folder lies under a file, a real OSError from
+    deep in db.backup) is one line and exit 1, the --json envelope too; the traceback only when
+    asked for (DEPLOY_DEBUG=1 or invoke --debug). A secret in its text stays masked."""
+    blocker = tmp_path / SECRET                       # a file where a folder is needed
+    blocker.write_text("not a folder")
+    (tmp_path / "p").mkdir()
+    root = project(tmp_path / "p", LOCAL_ENV.replace(
+        "database: {dialect: sqlite, path: db.sqlite}",
+        f"database: {{dialect: sqlite, path: db.sqlite, backups: {{dir: '{blocker}/sub'}}}}"))
+    import sqlite3
+    sqlite3.connect(root / "db.sqlite").close()
+
+    proc = invoke(root, "db.backup", "--env", "t")
+    assert proc.returncode == 1, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == [f"error: db.backup failed unexpectedly: NotADirectoryError: [Errno 20] Not a directory: "
+                     f"'{tmp_path}/***/sub' (DEPLOY_DEBUG=1 or invoke --debug shows the traceback)"], proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr and SECRET not in proc.stdout + proc.stderr
+
+    proc = invoke(root, "db.backup", "--env", "t", "--json")
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc == {"task": "db.backup", "environment": "t", "ok": False, "exit_code": 1,
+                   "error": f"db.backup failed unexpectedly: NotADirectoryError: [Errno 20] Not a directory: "
+                            f"'{tmp_path}/***/sub'"}
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: db.backup failed unexpectedly: NotADirectoryError")
+    assert "Traceback" not in proc.stderr
+
+    for debug in ({"env_extra": {"DEPLOY_DEBUG": "1"}, "args": ()}, {"env_extra": {}, "args": ("--debug",)}):
+        proc = invoke(root, *debug["args"], "db.backup", "--env", "t", env_extra=debug["env_extra"])
+        assert proc.returncode == 1
+        assert "Traceback (most recent call last)" in proc.stderr and "in _backup_sqlite" in proc.stderr
+        assert "(DEPLOY_DEBUG=1" not in proc.stderr and SECRET not in proc.stdout + proc.stderr

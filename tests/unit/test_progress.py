@@ -66,3 +66,14 @@ def test_a_wait_shows_only_after_a_second():
     assert board.visible() == []           # it has not lasted DELAY yet
     wait.end()
     board.close()
+
+
+def test_what_a_journaled_step_shows():
+    from types import SimpleNamespace
+
+    from deploy.executor import Executor
+
+    ex = Executor(run=SimpleNamespace(task="deploy.phase2"), phase="phase2", db=None)
+    assert ex.step_label("build") == "deploy.phase2: build"
+    assert ex.step_label("upload", host="api-1") == "deploy.phase2: upload on api-1"
+    assert Executor(run=SimpleNamespace(task="db.backup"), phase="backup", db=None).step_label("backup") == "db.backup"

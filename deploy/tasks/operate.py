@@ -6,7 +6,7 @@ import re
 import threading
 from datetime import datetime, timezone
 
-from deploy import log_times, targets
+from deploy import log_times, progress, targets
 from deploy import logs as logs_mod
 from deploy import restart as restart_mod
 from deploy.cli import Run, deploy_task
@@ -41,7 +41,8 @@ def logs(run: Run, app: str = "api", host: list = None, role: list = None, lines
     printer = logs_mod.Printer(names, json_lines=run.out.json_mode)
     if follow:
         return _follow(run, src, count, FilteredPrinter(printer, wanted))
-    found = logs_mod.fetch(run.env, src, count)
+    with progress.wait(f"reading {app}'s logs from {len(names)} host(s)"):
+        found = logs_mod.fetch(run.env, src, count)
     for host_logs in found:
         read = host_logs.lines
         host_logs.lines = [line for line in read if wanted(host_logs.host, line)]

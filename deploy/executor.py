@@ -75,7 +75,8 @@ class Executor:
             details["journal"] = f"written through a new connection: the deploy's session failed ({lost})"
             self.event(action, outcome, details=details, **kwargs)
         except Exception as exc:
-            self.run.out.warn(f"could not journal {self.phase}/{action} ({outcome}): {mask(str(exc))}")
+            self.run.out.warn(f"could not journal {self.phase}/{action} ({outcome}): {lost}; "
+                              f"and through a new connection: {mask(str(exc))}")
 
     def reconnect(self) -> None:
         """Replace the journal's connection with a new one (the old one is closed, whatever state

@@ -165,6 +165,8 @@ def test_phase1_session_dropped_mid_migration_is_exit_1_journaled_and_a_rerun_co
                                                  ("finish", "failed")]
     for _, _, details in journaled[2:]:
         assert "terminating connection" in details["error"], details
+    # the first write after the drop failed on the lost session and went through a new one
+    assert journaled[2][2]["journal"].startswith("written through a new connection"), journaled[2]
     code, doc = project.json("status")
     assert doc["database"]["unfinished"] == [], doc          # failed and said so: not "never finished"
 
@@ -197,6 +199,7 @@ def test_phase4_session_dropped_mid_backfill_commits_nothing_and_a_rerun_applies
     assert [(a, o) for a, o, _ in journaled] == [("start", "started"), ("backup", "ok"), ("backfill", "failed"),
                                                  ("finish", "failed")]
     assert all("terminating connection" in d["error"] for _, _, d in journaled[2:])
+    assert journaled[2][2]["journal"].startswith("written through a new connection"), journaled[2]
 
     code, doc = project.json("deploy.phase4")
     assert code == 0, doc

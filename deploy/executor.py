@@ -62,11 +62,29 @@ class Executor:
 
     def event_quietly(self, action: str, outcome: str, **kwargs: Any) -> None:
         """On the failure path a journal write must not replace the error being handled (the
-        database may be what failed): a failed write becomes a warning."""
+        database may be what failed). A write that fails is tried once more through a new
+        connection - the server may have dropped the deploy's session (pg_terminate_backend, a
+        failover) - and only then becomes a warning."""
         try:
             self.event(action, outcome, **kwargs)
+            return
         except Exception as exc:
-            self.run.out.warn(f"could not journal {self.phase}/{action} ({outcome}): {mask(str(exc))}")
+            lost = mask(str(exc))
+        try:
+            self.reconnect()
+            details = dict(kwargs.pop("details", None) or {})
+            details["journal"] = f"written through a new connection: the deploy's session failed ({lost})"
+            self.event(action, outcome, details=details, **kwargs)
+        except Exception as exc:
+            self.run.out.warn(f"could not journal {self.phase}/{action} ({outcome}): {lost}; "
+                              f"and through a new connection: {mask(str(exc))}")
+
+    def reconnect(self) -> None:
+        """Replace the journal's connection with a new one (the old one is closed, whatever state
+        it is in: an open transaction on it is rolled back by the server)."""
+        fresh = connect(self.run.database, Path(self.env.root))
+        self.db.close()
+        self.db = fresh
 
     @contextmanager
     def step(self, action: str, *, host: str | None = None, release: str | None = None,
@@ -149,7 +167,7 @@ def executing(run: Run, phase: str, lock_wait: float = 0) -> Iterator[Executor]:
             ex.event("finish", OK, duration_ms=_ms(started), details={"task": run.task})
             tell("succeeded")
         finally:
-            db.close()
+            ex.db.close()         # the one in use: event_quietly may have replaced a lost one
 
 
 def lock_wait_note(run: Run, lock_wait: float, waiting: progress.Wait | None = None):

@@ -46,6 +46,11 @@ class HostStatus:
             elif linked and served.version != linked:
                 found.append(f"{self.host}/{app}: serves {served.version} but current is {linked} "
                              "(switched, not restarted: re-run the phase or roll back)")
+            written = self.flags.get(app)
+            if served.flag is not None and written is not None and served.flag != written:
+                found.append(f"{self.host}/{app}: serves flag {served.flag.describe()} but its env file says "
+                             f"{written.describe()} (written, not reloaded: re-run the phase 3 step or "
+                             "rollback.frontend --flag-off)")
         return found
 
     def as_dict(self) -> dict:
@@ -56,6 +61,8 @@ class HostStatus:
                            "detail": s.detail, "release": self.releases.get(app),
                            "flag": self.flags[app].as_dict() if self.flags.get(app) else None,
                            "serving": self.serving[app].version if app in self.serving else None,
+                           "serving_flag": (self.serving[app].flag.as_dict()
+                                            if app in self.serving and self.serving[app].flag else None),
                            "serving_error": self.serving[app].error if app in self.serving else None}
                      for app, s in self.apps.items()},
             "problems": self.problems(),
@@ -67,20 +74,25 @@ class Served:
     url: str
     version: str | None
     error: str | None = None
+    flag: FlagState | None = None      # the feature flag the process reports (None: it reports none)
 
 
 def served(url: str, timeout: float = 3) -> Served:
-    """The version an app's health endpoint reports (any status: a failing app still says which
-    release it runs), or why there is none."""
+    """The version and feature flag an app's health endpoint reports (any status: a failing app
+    still says which release it runs), or why there is none. After a phase 3 killed between a
+    unit's env-file write and its reload, the flag served differs from the file's."""
     answer = gates.http_get(url, timeout)
     if answer.status is None:
         return Served(url, None, answer.error)
     try:
-        version = json.loads(answer.body).get("version")
+        body = json.loads(answer.body)
+        version = body.get("version")
     except (ValueError, AttributeError):
         return Served(url, None, f"HTTP {answer.status}, not JSON")
+    reported = gates.flag_served(body)
     return Served(url, str(version) if version is not None else None,
-                  None if version is not None else f"HTTP {answer.status}, no version")
+                  None if version is not None else f"HTTP {answer.status}, no version",
+                  FlagState(reported["enabled"], reported["percentage"]) if reported else None)
 
 
 def gather(env: Environment, hosts: list | None = None) -> list[HostStatus]:

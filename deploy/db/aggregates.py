@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from deploy.db.connect import Database
-from deploy.errors import ConfigError
+from deploy.db.connect import Database, QueryFailed
+from deploy.errors import ConfigError, StepFailed
 from deploy.shipped import shipped
 
 SQL_ROOT = shipped("sql")
@@ -45,12 +45,20 @@ def sql_file(dialect: str, name: str, sql_root: Path | None = None) -> str:
 
 
 def backfill(db: Database, sql_root: Path | None = None) -> int:
-    """Run backfill-rating-aggregates.sql in one transaction; the number of users changed."""
+    """Run backfill-rating-aggregates.sql in one transaction; the number of users changed.
+
+    All or nothing: a failure (the session dropped too) commits no aggregate, and the set-based
+    recompute writes only rows that differ, so a re-run applies each change exactly once."""
     changed = 0
-    with db.transaction():
-        for piece in db.pieces(sql_file(db.dialect, "backfill-rating-aggregates.sql", sql_root)):
-            count = db.execute(piece)
-            changed += max(count, 0)
+    pieces = db.pieces(sql_file(db.dialect, "backfill-rating-aggregates.sql", sql_root))
+    try:
+        with db.transaction():
+            for piece in pieces:
+                count = db.execute(piece)
+                changed += max(count, 0)
+    except QueryFailed as exc:
+        raise StepFailed(f"backfill failed: {exc}; rolled back, no aggregate changed "
+                         "(re-run deploy.phase4)") from None
     return changed
 
 

@@ -35,8 +35,11 @@ def status(run: Run, host: list = None, role: list = None):
             served = (serving.version or "no answer") if serving else "-"
             if serving and serving.version and serving.version != row.releases.get(app):
                 served += " (MISMATCH)"
+            flag_text = flag.describe() if flag else "-"
+            if serving and serving.flag and flag and serving.flag != flag:
+                flag_text += f" (serves {serving.flag.describe()}: MISMATCH)"
             table_rows.append((row.host, row.address, "up", app, row.releases.get(app) or "-", served, state.name,
-                               state.state, flag.describe() if flag else "-", detail))
+                               state.state, flag_text, detail))
     run.out.table(None, ["host", "address", "reachable", "app", "release", "serving", "process", "state", "flag",
                          "detail"], table_rows)
     problems = [p for row in rows for p in row.problems()]

@@ -69,3 +69,20 @@ def test_a_finished_rollback_settles_a_killed_deploy_but_an_unrelated_phase_does
     later_kill = [ev(5, "phase2", "start"), ev(6, "phase2", "switch", host="h1")]
     [before] = unfinished_runs([ev(0, "rollback-backend", "start"), ev(1, "rollback-backend", "finish")] + later_kill)
     assert before.phase == "phase2"                      # a rollback before the kill settles nothing
+
+
+def test_a_process_serving_another_flag_than_its_env_file_is_a_problem():
+    from deploy.rollout import FlagState
+
+    url = "http://10.0.0.2:3000/health"
+    at = {10: FlagState(True, 10), 25: FlagState(True, 25)}
+    base = row("r2", Served(url, "r2", flag=at[10]))
+    base.flags = {"api": at[25]}
+    assert base.problems() == ["h2/api: serves flag 10% but its env file says 25% (written, not reloaded: re-run "
+                               "the phase 3 step or rollback.frontend --flag-off)"]
+    assert base.as_dict()["apps"]["api"]["serving_flag"] == {"enabled": True, "percentage": 10, "effective": 10}
+    base.flags = {"api": at[10]}
+    assert base.problems() == []
+    base.serving = {"api": Served(url, "r2")}                # an app that reports no flag: nothing to compare
+    base.flags = {"api": at[25]}
+    assert base.problems() == []

@@ -16,7 +16,8 @@ from tests.integration.test_phase3_support import web_project
 
 def kill_between_flag_reloads(project, step: str) -> None:
     """Start deploy.phase3 --rollout STEP and SIGKILL it once the first API host serves the new
-    value (journaled), while the next API host's turn has begun and the last one's has not."""
+    value (journaled): the next API host's turn may have begun, the last one's has not (the test
+    asserts that)."""
     api = {h.name for h in project.api_hosts}
     before = len(journal_events(project, "phase3"))
     proc = project.invoke("deploy.phase3", "--rollout", step, "--json", wait=False)

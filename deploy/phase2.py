@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from deploy import artifact as artifacts
-from deploy import flag_journal, gates, lb as lb_mod, releases, targets, worker_gate
+from deploy import disk_room, flag_journal, gates, lb as lb_mod, releases, targets, worker_gate
 from deploy.cli import Run
 from deploy.commands import haproxy
 from deploy.commands import release as rc
@@ -241,6 +241,7 @@ def upload(run: Run, ctx: Context, fleet: Fleet, runs: dict[str, HostRun], built
         with journal.step("upload", host=host.name, release=release) as notes:
             r.before = releases.inspect(host, ctx.layout)
             notes["before"] = r.before.current
+            disk_room.ensure_room(host, ctx.layout.releases_dir, built.path, release)   # before any byte
             prepare, *rest = releases.upload_steps(
                 ctx.env, ctx.app, host.config, release, built.path, built.manifest.sha256,
                 built.manifest.git_sha, ctx.manager, ctx.program, ctx.env_overrides)

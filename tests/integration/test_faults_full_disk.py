@@ -32,9 +32,11 @@ def test_a_full_disk_on_one_host_stops_the_upload_there_and_switches_no_host(tmp
     free = free_kib(full) * 1024
     assert free < 2 * size, (free, size)
 
-    # preflight warns first (the free-disk minimum is set aside: this /srv is tiny on purpose)
+    # preflight warns first, and a warning does not fail the checklist (the free-disk minimum is
+    # set aside: this /srv is tiny on purpose; so is clock skew: a busy machine answers late)
     preflight = project.root / "checks" / "preflight.yaml"
-    preflight.write_text(preflight.read_text().replace("min_free_disk_mb: 1024", "min_free_disk_mb: 0"))
+    preflight.write_text(preflight.read_text().replace("min_free_disk_mb: 1024", "min_free_disk_mb: 0")
+                         .replace("max_clock_skew: 5s", "max_clock_skew: 1h"))
     check = project.invoke("checks.preflight", "--only", "hosts", "--json")
     assert check.returncode == 0, check.stdout + check.stderr
     room = {i["name"]: (i["status"], i["detail"]) for i in json.loads(check.stdout)["items"]

@@ -94,6 +94,9 @@ class SSHSettings(Model):
     known_hosts: str = "~/.ssh/known_hosts"
     connect_timeout: Duration = 10
     command_timeout: Duration = 600
+    # At most this many hosts worked on at once (as Ansible's forks): a batch of 32 hosts opens
+    # 32 sessions, each with its reader threads, in this one process.
+    parallel: int = Field(16, ge=1)
 
 
 class HostConfig(Model):

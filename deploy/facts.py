@@ -36,6 +36,7 @@ class HostFacts:
     disk_total_mb: int
     clock: float
     tools: dict[str, str | None]   # tool -> path, None when missing
+    disk_free_bytes: int = 0       # disk_free_mb to the KiB (room for a small release)
 
 
 def parse_meminfo(text: str) -> dict[str, int]:
@@ -84,4 +85,5 @@ def parse_facts(text: str, tools: list[str]) -> HostFacts:
         disk_total_mb=total_mb,
         clock=float(clock_text.strip()),
         tools=parse_tools(tools_text, tools),
+        disk_free_bytes=int(df_text.strip().splitlines()[-1].split()[3]) * 1024,
     )

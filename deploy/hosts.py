@@ -417,7 +417,7 @@ class Fleet:
         for index, group in enumerate(groups):
             if on_batch:
                 on_batch(group)
-            with ThreadPoolExecutor(max_workers=len(group)) as pool:
+            with ThreadPoolExecutor(max_workers=min(len(group), self.env.ssh.parallel)) as pool:
                 outcomes = list(pool.map(lambda h: _attempt(work, h), group))
             result.outcomes.extend(outcomes)
             failures += sum(1 for o in outcomes if not o.ok)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from deploy import artifact as artifacts
-from deploy import flag_journal, gates, lb as lb_mod, releases, targets, worker_gate
+from deploy import disk_room, flag_journal, gates, lb as lb_mod, lb_leftovers, releases, targets, worker_gate
 from deploy.cli import Run
 from deploy.commands import haproxy
 from deploy.commands import release as rc
@@ -241,6 +241,7 @@ def upload(run: Run, ctx: Context, fleet: Fleet, runs: dict[str, HostRun], built
         with journal.step("upload", host=host.name, release=release) as notes:
             r.before = releases.inspect(host, ctx.layout)
             notes["before"] = r.before.current
+            disk_room.ensure_room(host, ctx.layout.releases_dir, built.path, release)   # before any byte
             prepare, *rest = releases.upload_steps(
                 ctx.env, ctx.app, host.config, release, built.path, built.manifest.sha256,
                 built.manifest.git_sha, ctx.manager, ctx.program, ctx.env_overrides)
@@ -301,8 +302,9 @@ def roll(run: Run, ctx: Context, fleet: Fleet, runs: dict[str, HostRun], journal
     def announce(batch: list[Host]) -> None:
         run.out.info(f"batch: {', '.join(h.name for h in batch)}")
 
-    result = fleet.run(work, hosts=todo, size=ctx.env.batches.size, max_fail=ctx.env.batches.max_fail,
-                       on_batch=announce)
+    # max_fail 0 whatever the environment says: one failed host fails the run and the run is
+    # undone, so a later batch would only be switched to be switched back (restart does the same).
+    result = fleet.run(work, hosts=todo, size=ctx.env.batches.size, max_fail=0, on_batch=announce)
     _raise_failed(result, "rollout")
 
 
@@ -481,6 +483,7 @@ def failed(run: Run, ctx: Context, fleet: Fleet, runs: dict[str, HostRun], holde
     error = mask(str(exc)) or type(exc).__name__
     release = holder.get("release")
     report_where_now(run, ctx, fleet, runs, release)
+    error = lb_leftovers.with_note(error, ctx, runs)   # hosts the LB may still hold in maint
     ex = holder.get("ex")
     return Outcome(ok=False, release=release, hosts=host_rows(runs), error=error,
                    undo=list(ex.undo_report) if ex else [],

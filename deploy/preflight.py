@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlparse
 
-from deploy import process
+from deploy import disk_room, process
+from deploy.artifact import artifacts_dir
 from deploy.config import DatabaseConfig, Environment
 from deploy.facts import HostFacts, facts_command, parse_facts
 from deploy.hosts import Fleet, Host
@@ -182,10 +183,20 @@ def check_hosts(env: Environment, spec: PreflightSpec) -> Iterator[Item]:
                          f"(min {h.min_free_memory_mb:.0f})")
         yield _threshold("hosts", f"{name}: free disk", facts.disk_free_mb, h.min_free_disk_mb,
                          f"{facts.disk_free_mb} MB free on {facts.disk_mount} (min {h.min_free_disk_mb:.0f})")
+        for app in apps_on(env, name):
+            yield Item("hosts", *disk_room.preflight_item(
+                name, app, facts.disk_free_bytes, facts.disk_mount,
+                disk_room.last_artifact_size(artifacts_dir(env, app))))
         path = facts.tools.get(manager.binary)
         yield Item("hosts", f"{name}: {manager.name}", "pass" if path else "fail",
                    path or f"{manager.binary} not found on PATH")
         yield clock_item(name, skew, h.max_clock_skew)
+
+
+def apps_on(env: Environment, host: str) -> list[str]:
+    """The apps a host runs (by role), in config order."""
+    roles = next((set(h.roles) for h in env.hosts if h.name == host), set())
+    return [name for name, app in env.apps.items() if app.role in roles]
 
 
 def clock_skew(remote_clock: float, sent: float, received: float) -> float:

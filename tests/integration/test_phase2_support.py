@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from unittest import mock
 
@@ -159,8 +160,8 @@ def make_project(tmp_path: Path, fleet, manager: str = "supervisor", batches: di
     root = make_root(tmp_path / "project", "fleet", environment)
     (root / "checks" / "smoke.yaml").write_text(smoke or FAST_SMOKE)
     (root / "db.sqlite").touch()  # the journal and lock database (never created by the pipeline)
-    for host in fleet.hosts:
-        seed_database(host)
+    with ThreadPoolExecutor(max_workers=8) as pool:   # 32 hosts: one python start each
+        list(pool.map(seed_database, fleet.hosts))
     return Project(root, fleet, manager, port)
 
 

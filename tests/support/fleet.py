@@ -27,11 +27,15 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.support import strict
 
@@ -40,6 +44,7 @@ from tests.support import strict
 FIRST_ADDRESS = ipaddress.IPv4Address("127.0.0.10") + 256 * (os.getpid() % 200)
 START_DEADLINE = 10.0
 KILL_DEADLINE = 10.0
+LAUNCHERS = 8      # hosts launched at once
 
 # Runs as `unshare --mount sh -c INIT fleet-init SRC PYTHON SSHD [KEEP...]`. Files are copied into
 # the private /run before /tmp is covered, because the session's key dir lives under /tmp. Each
@@ -64,7 +69,7 @@ n=0
 for keep in "$@"; do
   n=$((n + 1)); mkdir -p "$keep"; mount --bind "/run/fleet/keep/$n" "$keep"
 done
-exec "$python" -c 'import os; exec(os.environ.pop("FLEET_ANCHOR"))' "$sshd" -D -e -f /run/fleet/sshd_config
+exec "$python" -S -c 'import os; exec(os.environ.pop("FLEET_ANCHOR"))' "$sshd" -D -e -f /run/fleet/sshd_config
 """
 
 # The anchor. Subreaper: orphans of the host are reparented here (not to the machine's init,
@@ -300,10 +305,17 @@ def _is_sshd(pid: int) -> bool:
 
 
 def _keygen(path: Path, comment: str) -> None:
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
-        check=True, capture_output=True,
-    )
+    """An ed25519 key pair in OpenSSH's formats (path, path.pub), as `ssh-keygen -t ed25519 -N ''`
+    writes it - made in-process: one ssh-keygen per host cost ~0.2 s on a busy machine, most of
+    a 32-host fleet's start-up."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # sshd refuses readable keys
+    with os.fdopen(fd, "wb") as f:
+        f.write(private)
+    path.with_name(path.name + ".pub").write_bytes(public + b" " + comment.encode() + b"\n")
 
 
 def _port_free(address: str, port: int) -> bool:
@@ -357,7 +369,7 @@ def _wait_for_sshd(host: TestHost, old_pid: int = 0) -> int:
             # The anchor wrote the file, so it has left the machine's namespace by now.
             if host._ns_fd < 0:
                 host._enter_namespace()
-            if pid not in host.pids():
+            if not _in_namespace(pid, host.mnt_ns):
                 break  # sshd exited: bad config, or the address was taken meanwhile
             # Another test session's sshd may have won the address: the banner must be ours.
             if _holds_listener(pid, host.address, host.port) and _banner(host.address, host.port):
@@ -365,6 +377,14 @@ def _wait_for_sshd(host: TestHost, old_pid: int = 0) -> int:
         time.sleep(0.005)
     raise RuntimeError(f"{host.name} ({host.address}:{host.port}) sshd did not start; "
                        f"log {host.log}:\n{host.log.read_text()[-2000:]}")
+
+
+def _in_namespace(pid: int, mnt_ns: str) -> bool:
+    """Whether pid lives in that mount namespace (one readlink, not a scan of /proc)."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/mnt") == mnt_ns
+    except OSError:
+        return False
 
 
 def _kept_under_tmp() -> list[str]:
@@ -392,13 +412,18 @@ class _Factory:
         # A listener on 0.0.0.0:22 (a system sshd) takes port 22 on every loopback address;
         # then hosts use other ports. This address is far beyond any we hand out.
         self.use_port_22 = _port_free("127.255.255.254", 22)
+        self.kept = _kept_under_tmp()
+        self.allocating = threading.Lock()
 
     def __call__(self, n: int) -> Fleet:
         self.fleets += 1
         fleet_dir = self.workdir / f"fleet{self.fleets}"
         fleet_dir.mkdir()
-        hosts = [self._launch(f"host{i}", fleet_dir) for i in range(1, n + 1)]
-        hosts = [self._ready(host, fleet_dir) for host in hosts]  # all launched first: start in parallel
+        # All launched first, a few at a time (fork+exec of a big pytest process is the slow part
+        # on a busy machine), then awaited: the hosts start in parallel.
+        with ThreadPoolExecutor(max_workers=LAUNCHERS) as pool:
+            hosts = list(pool.map(lambda i: self._launch(f"host{i}", fleet_dir), range(1, n + 1)))
+        hosts = [self._ready(host, fleet_dir) for host in hosts]
         fleet = Fleet(hosts, self.client_key, fleet_dir / "known_hosts", fleet_dir, _wrong_key=self.wrong_key)
         fleet.write_known_hosts(fleet.known_hosts)
         return fleet
@@ -416,7 +441,7 @@ class _Factory:
         with log.open("ab") as log_file:
             proc = subprocess.Popen(
                 ["unshare", "--mount", "sh", "-c", INIT, "fleet-init", str(host_dir), sys.executable, self.sshd,
-                 *_kept_under_tmp()],
+                 *self.kept],
                 stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
                 env={**os.environ, "FLEET_ANCHOR": ANCHOR},
             )
@@ -436,6 +461,10 @@ class _Factory:
             return self._ready(self._launch(host.name, fleet_dir), fleet_dir, attempts - 1)
 
     def _allocate(self) -> tuple[str, int]:
+        with self.allocating:
+            return self._next_free()
+
+    def _next_free(self) -> tuple[str, int]:
         while True:
             address = str(self.next_address)
             self.next_address += 1
@@ -470,7 +499,6 @@ def _check_system() -> str:
     sshd = strict.need_binary("sshd")
     strict.need_binary("unshare")
     strict.need_binary("nsenter")
-    strict.need_binary("ssh-keygen")
     probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True)
     if probe.returncode != 0:
         strict.missing(f"fleet hosts need mount namespaces: unshare --mount failed: {probe.stderr.strip()}")

@@ -69,3 +69,28 @@ def test_failures_within_max_fail_continue():
     assert not result.aborted
     assert [o.ok for o in result.outcomes] == [True, False, True]
     assert [o.host for o in result.failed] == ["h2"]
+
+
+def test_ssh_parallel_caps_hosts_worked_on_at_once():
+    env = config.Environment.model_validate({
+        "name": "t", "hosts": [{"name": f"h{i}", "transport": "local"} for i in range(1, 8)],
+        "batches": {"size": 7, "max_fail": 0}, "ssh": {"parallel": 3},
+        "database": {"dialect": "sqlite", "path": "x"}})
+    lock = threading.Lock()
+    running, most = [0], [0]
+    gate = threading.Barrier(3, timeout=5)   # 3 must run together (a cap of 1 or 2 would hang here)
+
+    def work(host):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        if host.name in ("h1", "h2", "h3"):
+            gate.wait()
+        with lock:
+            running[0] -= 1
+        return host.name
+
+    result = Fleet(env).run(work)
+    assert result.ok and [o.value for o in result.outcomes] == [f"h{i}" for i in range(1, 8)]
+    assert most[0] == 3
+    assert env_with(1).ssh.parallel == 16

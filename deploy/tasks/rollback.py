@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from deploy import phase2 as p2
-from deploy import targets
-from deploy.targets import HOST_HELP, ROLE_HELP
+from deploy.engine import targets
+from deploy.engine.targets import HOST_HELP, ROLE_HELP
 from deploy.cli import Run, deploy_task
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
 

@@ -29,6 +29,13 @@ class Outcome:
             return body[name]
         raise AttributeError(name)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        body = self.__dict__.get("body")
+        if body is not None and name in body:
+            body[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
     def as_dict(self) -> dict:
         data = dict(self.body)
         if self.dry_run:
@@ -52,6 +59,13 @@ def host_rows(runs: dict[str, HostRun]) -> list[dict]:
     return [{"host": r.name, "before": r.before.current if r.before else None, "now": r.now,
              "target": r.target, "switched": r.switched, "note": r.note,
              "health": r.gate.as_dict() if r.gate else None} for r in runs.values()]
+
+
+def release_body(release: str | None, runs: dict[str, HostRun], manifest: dict | None = None,
+                 smoke: list | None = None, pruned: dict | None = None) -> dict:
+    """What --json shows of a release or a rollback of one."""
+    return {"release": release, "hosts": host_rows(runs), "manifest": manifest, "smoke": smoke or [],
+            "pruned": pruned or {}}
 
 
 def table(run: Run, title: str, runs: dict[str, HostRun], release: str | None) -> None:

@@ -145,3 +145,15 @@ def undo(ctx: AppContext, host: Host, r: HostRun, with_env: bool) -> None:
         raise StepFailed(f"{host.name}: back on {r.before.current} but {exc.gate.reason}") from None
     if r.switched:
         r.note = "switched back"
+
+
+def reload(ctx: AppContext, host: Host, steps: list) -> gates.GateResult:
+    """A reload turn (ctx.strategy.reload: a value changed, the app reloaded, gated on what it
+    serves), journaled as a whole by the caller. A failed gate is returned, not raised: the host
+    then stays out of the load balancer."""
+    r = HostRun(host.name, host.config)
+    try:
+        Turn(ctx, host, r, explain=False).apply(steps)
+    except GateFailed as exc:
+        return exc.gate
+    return r.gate

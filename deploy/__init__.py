@@ -3,6 +3,7 @@
 Map of the package (one line each; the folders are packages with their own map):
 
     cli.py, program.py, collection.py, tasks/    the CLI layer: task wrapper, console script, tasks
+    run.py                     Run: one task's environment, output and actor (what the library takes)
     config.py, config_refs.py, secrets.py, shipped.py   environments/*.yaml -> typed config; secrets
     errors.py, output.py, junit.py, notify.py    exit codes, human/--json output, JUnit, chat messages
     hosts.py, tunnel.py        hosts and the Fleet (the only runners), an SSH tunnel to the database

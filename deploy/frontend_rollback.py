@@ -20,7 +20,7 @@ from deploy import flag_journal, web_release
 from deploy.engine import rollback
 from deploy.engine.context import Journal
 from deploy.engine.results import Outcome
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.commands import release as rc
 from deploy.db.connect import connect
 from deploy.errors import ConfigError, DeployError, StepFailed

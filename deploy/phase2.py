@@ -17,7 +17,7 @@ from typing import Any
 
 from deploy import artifact as artifacts
 from deploy import flag_journal, gates, releases
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.commands.release import HostReleases
 from deploy.engine import plan, rollback, targets
 from deploy.engine.context import AppContext, Journal, smoke_token

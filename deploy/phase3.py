@@ -27,7 +27,7 @@ from deploy import flag as flag_mod
 from deploy import flag_journal, metrics_gate, web_release
 from deploy.engine.context import Journal
 from deploy.engine.results import Outcome
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.db.connect import connect
 from deploy.errors import ConfigError, DeployError, GateNotYet, StepFailed
 from deploy.executor import Executor, executing

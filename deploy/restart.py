@@ -14,7 +14,7 @@ when it was drained - and the roll stops after its batch: later batches are not 
 from __future__ import annotations
 
 from deploy import releases
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.engine import plan, targets
 from deploy.engine.context import AppContext, Journal
 from deploy.engine.results import Outcome

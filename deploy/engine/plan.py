@@ -10,7 +10,7 @@ from pathlib import Path
 
 from deploy import artifact as artifacts
 from deploy import releases
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.commands.release import HostReleases
 from deploy.engine.context import AppContext
 from deploy.engine.results import Outcome

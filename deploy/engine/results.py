@@ -7,7 +7,7 @@ from typing import Any
 
 from deploy.engine.runs import HostRun
 from deploy.errors import DeployError
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.secrets import mask
 
 

@@ -17,7 +17,7 @@ from deploy.engine.turn import Turn, undo
 from deploy.errors import StepFailed
 from deploy.executor import Executor
 from deploy.hosts import Fleet, FleetResult, Host
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.secrets import mask
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.commands import release as rc
 from deploy.commands.release import HostReleases
 from deploy.engine import plan

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deploy import artifact as artifacts
 from deploy import releases
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.commands import release as rc
 from deploy.engine.context import AppContext, Journal
 from deploy.engine.roll import raise_failed

@@ -1,7 +1,7 @@
 """The one wrapper every task goes through: config, output, error -> exit code, --json.
 
-A task body receives a `Run` (environment, output, actor) and returns a dict for the --json
-summary (or None). A DeployError becomes one line on stderr and its exit code; in --json mode
+A task body receives a `Run` (deploy.run: environment, output, actor) and returns a dict for the
+--json summary (or None). A DeployError becomes one line on stderr and its exit code; in --json mode
 the summary is still printed, with ok=false and the error.
 """
 
@@ -14,8 +14,6 @@ import logging
 import os
 import socket
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,10 +22,10 @@ from invoke.exceptions import Exit, ParseError
 
 from deploy import config as config_mod
 from deploy import progress
-from deploy.config import DatabaseConfig, Environment
 from deploy.errors import EXIT_FAILED, EXIT_OK, DeployError
 from deploy.output import Output
 from deploy.preflight_spec import enforce_env_rules, load_spec
+from deploy.run import Run
 from deploy.secrets import mask
 
 ENV_HELP = "environment to use (environments/<name>.yaml); default $DEPLOY_ENV or 'local'"
@@ -70,35 +68,6 @@ def actor() -> str:
 def non_interactive() -> bool:
     """No prompts in CI or without a terminal: a confirmation flag is needed instead."""
     return os.environ.get("CI", "").lower() in ("1", "true", "yes") or not sys.stdin.isatty()
-
-
-@dataclass
-class Run:
-    task: str
-    env: Environment
-    out: Output
-    actor: str
-    started: float = field(default_factory=time.monotonic)
-    _tunnel: Any = None
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    @property
-    def database(self) -> DatabaseConfig:
-        """The database config to use: through the SSH tunnel when `tunnel_via` is set."""
-        if not self.env.database.tunnel_via:
-            return self.env.database
-        if self._tunnel is None:
-            from deploy.tunnel import DatabaseTunnel
-            self._tunnel = DatabaseTunnel(self.env)
-        return self._tunnel.database()
-
-    def close(self) -> None:
-        if self._tunnel is not None:
-            self._tunnel.close()
-            self._tunnel = None
 
 
 DEBUG_HINT = "DEPLOY_DEBUG=1 or invoke --debug shows the traceback"

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.commands.shell import chain, cmd, sh
 from deploy.db import aggregates, journal, migrate, schema
 from deploy.db import lock as deploy_lock

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from deploy import progress
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.db import journal
 from deploy.db import lock as deploy_lock
 from deploy.db.connect import Database, connect

@@ -69,15 +69,12 @@ class Unit(Protocol):
 
 @dataclass
 class AppTarget:
-    """What a host unit needs of its app: layout, how to reload it, where it reports the flag."""
+    """What a host unit needs of its app: its layout, and how a new value is applied to one host -
+    written, reloaded, checked (the release engine's reload turn, deploy.engine; see deploy.site)."""
 
     app: str
     layout: AppLayout
-    reload: Callable[[Host], None]          # restart (process) or re-publish (static)
-    health_url: Callable[[Host], str]
-    policy: gates.HealthPolicy
-    lb_out: Callable[[Host], None] | None = None   # take the host out of the LB around the reload
-    lb_in: Callable[[Host], None] | None = None
+    apply: Callable[[Host, FlagState], gates.GateResult]
 
 
 @dataclass
@@ -106,15 +103,7 @@ class HostUnit:
 
     def apply(self, state: FlagState) -> gates.GateResult:
         """Write, reload (out of the LB meanwhile), then wait until the app serves `state`."""
-        self.conn.run(write_command(self.target.layout, state), timeout=60)
-        if self.target.lb_out:
-            self.target.lb_out(self.conn)
-        self.target.reload(self.conn)
-        gate = gates.wait_healthy(self.target.health_url(self.conn), None, self.target.policy,
-                                  expected_flag={"enabled": state.enabled, "percentage": state.percentage})
-        if gate.ok and self.target.lb_in:
-            self.target.lb_in(self.conn)
-        return gate
+        return self.target.apply(self.conn, state)
 
 
 # -- one rolling change -----------------------------------------------------------------------------
@@ -171,7 +160,7 @@ class Change:
     runs: list[UnitRun]
     target: FlagState
     batch_size: int | str
-    journal: Callable[..., object]           # phase2.Journal.step (thread-safe)
+    journal: Callable[..., object]           # deploy.engine.context.Journal.step (thread-safe)
     ex: Executor
     info: Callable[[str], None]
     revert_on_failure: bool = True

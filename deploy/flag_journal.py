@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.db import journal
 from deploy.db.connect import Database, connect
 from deploy.rollout import FlagState, state_from_details

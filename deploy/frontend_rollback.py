@@ -1,6 +1,6 @@
 """rollback.frontend (the runbook's "Rollback Phase 3"), in seconds and health-gated:
 
-    default       every web host back on its previous web release (or --to RELEASE): phase 2's
+    default       every web host back on its previous web release (or --to RELEASE): the engine's
                   rolling switch + restart (static: re-publish) + health gate; the env file, and
                   so the flag's live value, is kept; command mode publishes the previous build again
     --flag-off    ENABLE_RATING_FEATURE=false on every api and web unit, the percentage kept
@@ -16,17 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from deploy import flag as flag_mod
-from deploy import flag_journal, phase2 as p2, web_release
-from deploy.cli import Run
+from deploy import flag_journal, web_release
+from deploy.engine import rollback
+from deploy.engine.context import Journal
+from deploy.engine.results import Outcome
+from deploy.run import Run
 from deploy.commands import release as rc
 from deploy.db.connect import connect
 from deploy.errors import ConfigError, DeployError, StepFailed
 from deploy.executor import executing
 from deploy.hosts import Fleet
-from deploy.phase3 import Outcome
-from deploy.phase3_output import report_units
+from deploy.phase3_output import flag_body, report_units
 from deploy.rollout import FlagState, rollout_details
-from deploy.secrets import mask
 from deploy.site import Site
 
 PHASE = "rollback-frontend"
@@ -46,8 +47,7 @@ def rollback_frontend(run: Run, to: str | None = None, flag_off: bool = False, d
         raise ConfigError(f"{env.source_file}: apps.web is not configured")
     if site.publisher is not None:
         return republish(run, site, to, dry_run, lock_wait)
-    return p2.rollback_backend(run, to=to, dry_run=dry_run, lock_wait=lock_wait, app=web_release.APP,
-                               phase=PHASE, ctx=site.web)
+    return rollback.rollback(run, site.web, to=to, dry_run=dry_run, lock_wait=lock_wait, phase=PHASE)
 
 
 # -- --flag-off -----------------------------------------------------------------------------------------
@@ -69,8 +69,9 @@ def switch_off(run: Run, site: Site, dry_run: bool, lock_wait: float) -> Outcome
                                                    else f"now {r.before.describe() if r.before else '?'}"))
                 if isinstance(r.unit, flag_mod.HostUnit):
                     run.out.line(f"  run     {flag_mod.write_command(r.unit.target.layout, target)}")
-            return Outcome(ok=True, percentage=current.effective, previous=current.effective, direction="down",
-                           dry_run=True, plan=[{"unit": r.unit.name} for r in runs])
+            return Outcome(ok=True, dry_run=True, body=flag_body(
+                percentage=current.effective, previous=current.effective, direction="down",
+                plan=[{"unit": r.unit.name} for r in runs]))
         holder: dict[str, Any] = {}
         try:
             with executing(run, PHASE, lock_wait) as ex:
@@ -79,7 +80,7 @@ def switch_off(run: Run, site: Site, dry_run: bool, lock_wait: float) -> Outcome
                 reachable = [r for r in runs if r.unit.name not in down]
                 details = rollout_details(current, target, direction="down", rollback=True, flag_off=True)
                 with ex.step("flag-off", details=details):
-                    change = flag_mod.Change(reachable, target, env.batches.size, p2.Journal(ex).step, ex,
+                    change = flag_mod.Change(reachable, target, env.batches.size, Journal(ex).step, ex,
                                              run.out.info, revert_on_failure=False)
                     change.run(fleet)
                     if down:
@@ -90,14 +91,12 @@ def switch_off(run: Run, site: Site, dry_run: bool, lock_wait: float) -> Outcome
             if isinstance(exc, DeployError) and not isinstance(exc, StepFailed):
                 raise
             report_units(run.out, runs, "Where the flag is now", fleet)
-            ex = holder.get("ex")
-            return Outcome(ok=False, percentage=None, previous=current.effective, direction="down",
-                           units=[r.row() for r in runs], error=mask(str(exc)) or type(exc).__name__,
-                           undo=list(ex.undo_report) if ex else [],
-                           exit_code=exc.exit_code if isinstance(exc, DeployError) else 1)
+            return Outcome.failure(exc, flag_body(previous=current.effective, direction="down",
+                                                  units=[r.row() for r in runs]), holder.get("ex"))
     report_units(run.out, runs, "The flag is off")
-    return Outcome(ok=True, percentage=0, previous=current.effective, direction="down",
-                   units=[r.row() for r in runs], note=f"feature off everywhere (percentage {target.percentage} kept)")
+    return Outcome(ok=True, body=flag_body(percentage=0, previous=current.effective, direction="down",
+                                           units=[r.row() for r in runs],
+                                           note=f"feature off everywhere (percentage {target.percentage} kept)"))
 
 
 # -- command mode: publish the previous build again ---------------------------------------------------
@@ -119,7 +118,7 @@ def republish(run: Run, site: Site, to: str | None, dry_run: bool, lock_wait: fl
     if dry_run:
         run.out.line(f"rollback.frontend: publish {target} again (live: {live}) - dry run, nothing changes")
         run.out.line(f"  run     (in {publisher.release_dir(target)}) {publisher.command('<env file>')}")
-        return Outcome(ok=True, release=target, dry_run=True, plan=[{"publish": target}])
+        return Outcome(ok=True, dry_run=True, body=flag_body(release=target, plan=[{"publish": target}]))
     with executing(run, PHASE, lock_wait) as ex:
         ex.release = target
         if live:
@@ -129,4 +128,4 @@ def republish(run: Run, site: Site, to: str | None, dry_run: bool, lock_wait: fl
             notes["check"] = gate.as_dict()
             if not gate.ok:
                 raise StepFailed(f"published {target} but {gate.url}: {gate.reason}")
-    return Outcome(ok=True, release=target, note=f"published {target} again (was {live})")
+    return Outcome(ok=True, body=flag_body(release=target, note=f"published {target} again (was {live})"))

@@ -17,55 +17,26 @@ their previous release) and exits 1. Going down keeps what it lowered: see deplo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from deploy import artifact as artifacts
 from deploy import flag as flag_mod
-from deploy import flag_journal, metrics_gate, phase2 as p2, web_release
-from deploy.cli import Run
+from deploy import flag_journal, metrics_gate, web_release
+from deploy.engine.context import Journal
+from deploy.engine.results import Outcome
+from deploy.run import Run
 from deploy.db.connect import connect
 from deploy.errors import ConfigError, DeployError, GateNotYet, StepFailed
 from deploy.executor import Executor, executing
 from deploy.hosts import Fleet
-from deploy.phase3_output import dry_run_outcome, report_units
+from deploy.phase3_output import dry_run_outcome, flag_body, report_units
 from deploy.rollout import Move, duration_text, parse_stage, plan, rollout_details, soaks
-from deploy.secrets import mask
 from deploy.site import Site
 
 PHASE = "phase3"
-
-
-@dataclass
-class Outcome:
-    ok: bool
-    percentage: int | None = None       # effective, after the run
-    previous: int | None = None
-    direction: str | None = None
-    release: str | None = None          # the web release this run shipped
-    units: list[dict] = field(default_factory=list)
-    soaks: list[dict] = field(default_factory=list)
-    gate: dict | None = None
-    observe: dict | None = None
-    note: str = ""
-    dry_run: bool = False
-    plan: list[dict] = field(default_factory=list)
-    undo: list[dict] = field(default_factory=list)
-    error: str | None = None
-    exit_code: int = 0
-
-    def as_dict(self) -> dict:
-        data: dict[str, Any] = {"percentage": self.percentage, "previous": self.previous,
-                                "direction": self.direction, "release": self.release, "units": self.units}
-        if self.dry_run:
-            data.update(dry_run=True, plan=self.plan, soaks=self.soaks)
-            return data
-        data.update(soaks=self.soaks, gate=self.gate, observe=self.observe, note=self.note)
-        if not self.ok:
-            data.update(error=self.error, undo=self.undo, _exit_code=self.exit_code)
-        return data
 
 
 @dataclass
@@ -159,7 +130,7 @@ def _phase3(run: Run, site: Site, fleet: Fleet, ex: Executor, req: Request, hold
     journaled = flag_journal.read(ex.db, env.name)    # again under the lock: another run may have ended
     move, found = decide(req, site, journaled)
     current = journaled.state or site.configured
-    outcome = Outcome(ok=True, percentage=current.effective, soaks=[s.as_dict() for s in found])
+    outcome = Outcome(ok=True, body=flag_body(percentage=current.effective, soaks=[s.as_dict() for s in found]))
     if move is not None:
         outcome.previous, outcome.direction = move.previous.effective, move.direction
         holder["move"] = move
@@ -195,7 +166,7 @@ def _phase3(run: Run, site: Site, fleet: Fleet, ex: Executor, req: Request, hold
     details = rollout_details(move.previous, move.target, direction=move.direction, forced=move.forced,
                               rollback=move.direction == "down", soak_skipped=req.skip_reason)
     with ex.step("rollout", details=details) as notes:
-        change = flag_mod.Change(runs, move.target, env.batches.size, p2.Journal(ex).step, ex, run.out.info,
+        change = flag_mod.Change(runs, move.target, env.batches.size, Journal(ex).step, ex, run.out.info,
                                  revert_on_failure=move.direction != "down")
         change.run(fleet)
         if move.direction != "down":
@@ -236,14 +207,11 @@ def gate(run: Run, ex: Executor, site: Site, req: Request, action: str, observin
 
 def failed(run: Run, fleet: Fleet, holder: dict, exc: BaseException) -> Outcome:
     """After the executor undid what it could: where every unit is, and why we stopped."""
-    error = mask(str(exc)) or type(exc).__name__
     runs = holder.get("runs") or []
     report_units(run.out, runs, "Where the flag is now", fleet)
     move: Move | None = holder.get("move")
-    ex = holder.get("ex")
-    return Outcome(ok=False, percentage=move.previous.effective if move and move.direction != "down" else None,
-                   previous=move.previous.effective if move else None,
-                   direction=move.direction if move else None, units=[r.row() for r in runs], error=error,
-                   undo=list(ex.undo_report) if ex else [],
-                   exit_code=exc.exit_code if isinstance(exc, DeployError) else 1)
+    return Outcome.failure(exc, flag_body(
+        percentage=move.previous.effective if move and move.direction != "down" else None,
+        previous=move.previous.effective if move else None, direction=move.direction if move else None,
+        units=[r.row() for r in runs]), holder.get("ex"))
 

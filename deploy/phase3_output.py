@@ -1,19 +1,25 @@
-"""Phase 3's human output: the per-unit table, and --dry-run's plan (the commands a run sends)."""
+"""Phase 3's output: the per-unit table, the --json body, and --dry-run's plan (the steps a run
+applies, as the release engine builds them)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from deploy import flag as flag_mod
-from deploy import releases, web_release
+from deploy import artifact as artifacts
+from deploy import web_release
+from deploy.engine import plan as engine_plan
+from deploy.engine.results import Outcome
+from deploy.engine.roll import runs_for
+from deploy.engine.steps import lines
 from deploy.hosts import Fleet
 from deploy.output import Output
 from deploy.rollout import FlagState, Move
+from deploy.site import Site, flag_steps
 
 if TYPE_CHECKING:
     from deploy.flag_journal import Journaled
-    from deploy.phase3 import Outcome, Request
-    from deploy.site import Site
+    from deploy.phase3 import Request
 
 
 def report_units(out: Output, runs: list[flag_mod.UnitRun], title: str, fleet: Fleet | None = None) -> None:
@@ -44,10 +50,8 @@ def _reread(fleet: Fleet, runs: list[flag_mod.UnitRun]) -> None:
             r.note = f"NOT put back: {r.now.describe() if r.now else 'unknown'}"
 
 
-def dry_run_outcome(run, site: "Site", fleet: Fleet, req: "Request", move: Move | None, soaks: list,
-                    stop: str | None, journaled: "Journaled", web_live: str | None) -> "Outcome":
-    from deploy.phase3 import Outcome
-
+def dry_run_outcome(run, site: Site, fleet: Fleet, req: "Request", move: Move | None, soaks: list,
+                    stop: str | None, journaled: "Journaled", web_live: str | None) -> Outcome:
     out = run.out
     current = journaled.state or site.configured
     what = f"flag {move.describe()}" if move else "web release only"
@@ -87,14 +91,13 @@ def dry_run_outcome(run, site: "Site", fleet: Fleet, req: "Request", move: Move 
         if up:
             out.line(f"observe {gate.source} gate again over {req.window:g}s; a failure puts every unit back")
         out.line(f"journal phase3/rollout {{percentage: {move.target.effective}, previous: {move.previous.effective}}}")
-    return Outcome(ok=True, percentage=current.effective, previous=current.effective,
-                   direction=move.direction if move else None, dry_run=True, plan=plan,
-                   soaks=[s.as_dict() for s in soaks])
+    return Outcome(ok=True, dry_run=True, body=flag_body(
+        percentage=current.effective, previous=current.effective, direction=move.direction if move else None,
+        plan=plan, soaks=[s.as_dict() for s in soaks]))
 
 
-def _web_plan(run, site: "Site", fleet: Fleet, req: "Request", current: FlagState) -> dict:
-    """The web release's plan: phase 2's per-host steps (process, static), or the local publish."""
-    from deploy import artifact as artifacts, phase2 as p2
+def _web_plan(run, site: Site, fleet: Fleet, req: "Request", current: FlagState) -> dict:
+    """The web release's plan: the engine's per-host steps (process, static), or the local publish."""
     env = site.env
     release = artifacts.planned_release(env, "web", req.given)
     if site.publisher is not None:
@@ -106,21 +109,28 @@ def _web_plan(run, site: "Site", fleet: Fleet, req: "Request", current: FlagStat
     ctx = site.web
     ctx.env_overrides = current.env()
     view = site.view(fleet, ctx)
-    runs = {h.name: p2.HostRun(h.name, h.config) for h in view.hosts}
-    down = p2.observe(view, ctx, runs)
-    for r in runs.values():
-        r.target, r.previous = release, (r.before.current if r.before else None)
-        r.note = f"unreachable: {down[r.name]}" if r.name in down else ""
-    return p2.dry_run_outcome(run, ctx, runs, release, req.given, smoke=False).as_dict()
+    runs = runs_for(view)
+    engine_plan.target_release(view, ctx, runs, release)
+    return engine_plan.release_plan(run, ctx, runs, release, req.given, smoke=False).as_dict()
 
 
-def _unit_steps(site: "Site", r: flag_mod.UnitRun, target: FlagState) -> list[str]:
+def _unit_steps(site: Site, r: flag_mod.UnitRun, target: FlagState) -> list[str]:
     unit = r.unit
     if isinstance(unit, web_release.LocalUnit):
         return [f"run     (in {unit.publisher.release_dir(unit.release)}) {unit.publisher.command('<env file>')}"]
     ctx = site.api if unit.app == "api" else site.web
-    flag = f"flag {target.describe()}"
-    steps = [f"run     {flag_mod.write_command(ctx.layout, target)}"]
-    steps += [s.show() for s in releases.restart_steps(ctx.manager, ctx.program)]
-    steps.append(f"gate    GET {ctx.health_url(unit.conn.config)} until it serves {flag}")
-    return steps
+    return lines(flag_steps(ctx, unit.conn.config, target))
+
+
+def flag_body(percentage: int | None = None, previous: int | None = None, direction: str | None = None,
+              release: str | None = None, units: list | None = None, soaks: list | None = None,
+              gate: dict | None = None, observe: dict | None = None, note: str = "",
+              plan: list | None = None) -> dict:
+    """What --json shows of a flag move (phase 3, rollback.frontend); `plan`: a dry run's."""
+    data = {"percentage": percentage, "previous": previous, "direction": direction, "release": release,
+            "units": units or []}
+    if plan is not None:
+        data.update(plan=plan, soaks=soaks or [])
+    else:
+        data.update(soaks=soaks or [], gate=gate, observe=observe, note=note)
+    return data

@@ -1,5 +1,6 @@
 """The apps phase 3 works on, loaded once from config: the API and the web app, their hosts, and
-the flag units (one per app per host; one local unit for a web app in command mode)."""
+the flag units (one per app per host; one local unit for a web app in command mode), each
+reloaded by the release engine's reload turn (deploy.engine)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy import flag as flag_mod
-from deploy import gates, metrics_gate, phase2 as p2, releases, web_release, worker_gate
+from deploy import gates, metrics_gate, web_release
+from deploy.engine import turn
+from deploy.engine.context import AppContext, smoke_token
+from deploy.engine.runs import HostRun
+from deploy.releases import Exec
 from deploy.config import Environment, HostConfig
 from deploy.errors import ConfigError
 from deploy.hosts import Fleet, Host
@@ -20,8 +25,8 @@ API, WEB = "api", "web"
 @dataclass
 class Site:
     env: Environment
-    api: p2.Context | None                      # None: no API app configured
-    web: p2.Context | None                      # process or static mode
+    api: AppContext | None                      # None: no API app configured
+    web: AppContext | None                      # process or static mode
     publisher: web_release.LocalPublisher | None   # command mode
     smoke: gates.SmokeSpec
     token: Secret | None = None
@@ -31,7 +36,7 @@ class Site:
     def load(cls, env: Environment) -> "Site":
         if API not in env.apps and WEB not in env.apps:
             raise ConfigError(f"{env.source_file}: phase 3 needs apps.api and/or apps.web")
-        api = p2.Context.load(env, API) if API in env.apps else None
+        api = AppContext.load(env, API) if API in env.apps else None
         web = publisher = None
         if WEB in env.apps:
             if web_release.mode(env) == "command":
@@ -40,7 +45,7 @@ class Site:
                 web = web_release.host_context(env)
         smoke = gates.load_spec(Path(env.root))
         site = cls(env, api, web, publisher, smoke)
-        site.token = p2._smoke_token(api) if api else None
+        site.token = smoke_token(api) if api else None
         names = {h.name for ctx in (api, web) if ctx for h in ctx.hosts}
         site.hosts = [h for h in env.hosts if h.name in names]
         return site
@@ -57,7 +62,7 @@ class Site:
     def configured(self) -> FlagState:
         return self.default_state(API if API in self.env.apps else WEB)
 
-    def view(self, fleet: Fleet, ctx: p2.Context) -> Fleet:
+    def view(self, fleet: Fleet, ctx: AppContext) -> Fleet:
         """The fleet's hosts of one app, sharing their connections (one per host per command)."""
         sub = object.__new__(Fleet)
         sub.env = fleet.env
@@ -66,20 +71,11 @@ class Site:
         return sub
 
     # -- flag units ---------------------------------------------------------------------------------
-    def target(self, ctx: p2.Context) -> flag_mod.AppTarget:
-        def reload(host: Host) -> None:
-            releases.apply(host, releases.restart_steps(ctx.manager, ctx.program))
+    def target(self, ctx: AppContext) -> flag_mod.AppTarget:
+        def apply(host: Host, state: FlagState) -> gates.GateResult:
+            return turn.reload(ctx, host, flag_steps(ctx, host.config, state))
 
-        def lb_out(host: Host) -> None:
-            ctx.lb.drain(ctx.backend, host.name, ctx.spec.drain.deadline, ctx.spec.drain.interval)
-
-        def lb_in(host: Host) -> None:
-            ctx.lb.ready(ctx.backend, host.name)
-
-        behind_lb = ctx.lb is not None
-        return flag_mod.AppTarget(ctx.app, ctx.layout, reload, lambda h: ctx.health_url(h.config),
-                                  worker_gate.cluster_policy(ctx.program, ctx.spec.health),
-                                  lb_out if behind_lb else None, lb_in if behind_lb else None)
+        return flag_mod.AppTarget(ctx.app, ctx.layout, apply)
 
     def units(self, fleet: Fleet, web_live: str | None, journaled: FlagState | None) -> list:
         """API units first, then web: the order the flag rolls in."""
@@ -96,3 +92,10 @@ class Site:
     def probe_targets(self, with_web: bool) -> list[metrics_gate.ProbeTarget]:
         targets = metrics_gate.probe_targets(self.env, self.smoke, self.token)
         return [t for t in targets if with_web or t.app != WEB]
+
+
+def flag_steps(ctx: AppContext, host: HostConfig, state: FlagState) -> list:
+    """One host unit's flag change as the engine applies it (and --dry-run prints it): the env
+    file's flag lines rewritten, then ctx.strategy's reload turn, gated on the new value."""
+    change = [Exec(flag_mod.write_command(ctx.layout, state), "flag")]
+    return ctx.strategy.reload(ctx, HostRun(host.name, host), change, state)

@@ -1,4 +1,4 @@
-"""The web app's release in the runbook's three modes (step 3.1), on the phase 2 machinery.
+"""The web app's release in the runbook's three modes (step 3.1), on the release engine.
 
     process   SSR under the process manager (runbook option 3, pm2): exactly phase 2's rolling
               upload -> switch -> restart -> health gate, on the hosts with the web role.
@@ -23,7 +23,10 @@ import tarfile
 from pathlib import Path
 
 from deploy import artifact as artifacts
-from deploy import flag_journal, gates, phase2 as p2, releases
+from deploy import flag_journal, gates, releases
+from deploy.engine.context import AppContext, Journal
+from deploy.engine.roll import observe, roll, runs_for
+from deploy.engine.ship import prune, upload
 from deploy.commands.shell import AND, Command, Op, cmd
 from deploy.config import Environment, HostConfig
 from deploy.errors import ConfigError, StepFailed
@@ -61,12 +64,12 @@ def mode(env: Environment, app: str = APP) -> str:
     return releases.app_config(env, app).mode
 
 
-def host_context(env: Environment, app: str = APP) -> p2.Context:
-    """Phase 2's context for the web app on its hosts (process or static mode)."""
-    ctx = p2.Context.load(env, app)
+def host_context(env: Environment, app: str = APP) -> AppContext:
+    """The engine's context for the web app on its hosts (process or static mode)."""
+    ctx = AppContext.load(env, app)
     if ctx.config.mode == "static":
         ctx = dataclasses.replace(ctx, manager=StaticPublish(), lb=None)
-    elif app != p2.APP:
+    elif app != "api":
         ctx = dataclasses.replace(ctx, lb=None)   # the load balancer fronts the API only
     return ctx
 
@@ -172,8 +175,8 @@ def missing(run, site, fleet, web_live: str | None) -> bool:
     if site.web is None:
         return False
     view = site.view(fleet, site.web)
-    runs = {h.name: p2.HostRun(h.name, h.config) for h in view.hosts}
-    down = p2.observe(view, site.web, runs)
+    runs = runs_for(view)
+    down = observe(view, site.web, runs)
     if down:
         raise StepFailed("cannot read the web releases of " + "; ".join(f"{h}: {e}" for h, e in down.items()))
     return any(r.before.current is None for r in runs.values())
@@ -194,13 +197,13 @@ def ship(run, site, fleet, ex, given: Path | None, state: FlagState, web_live: s
     ctx = site.web
     ctx.env_overrides = state.env()
     view = site.view(fleet, ctx)
-    runs = {h.name: p2.HostRun(h.name, h.config) for h in view.hosts}
-    journal = p2.Journal(ex)
-    p2.upload(run, ctx, view, runs, built, journal, ex)
+    runs = runs_for(view)
+    journal = Journal(ex)
+    upload(run, ctx, view, runs, built, journal, ex)
     for r in runs.values():
         r.target, r.previous = release, r.before.current
-    p2.roll(run, ctx, view, runs, journal, ex, with_env=True)
-    p2.prune(run, ctx, view, runs, journal, release)
+    roll(run, ctx, view, runs, journal, ex, with_env=True)
+    prune(run, ctx, view, runs, journal, release)
     run.out.info(f"web release {release} on {', '.join(runs)}")
     return release, release
 

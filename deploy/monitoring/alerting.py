@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.database_phases import open_db, sql_root
 from deploy.errors import ConfigError, StepFailed
 from deploy.monitoring import alerts as rules

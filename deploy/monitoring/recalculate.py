@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deploy.cli import Run
+from deploy.run import Run
 from deploy.database_phases import open_db, sql_root, take_backup
 from deploy.db import aggregates
 from deploy.errors import StepFailed

@@ -7,7 +7,7 @@ from deploy.cli import Run, deploy_task
 from deploy.errors import ConfigError
 from deploy.junit import Case, writable
 from deploy.junit import write as junit_write
-from deploy.targets import HOST_HELP, ROLE_HELP
+from deploy.engine.targets import HOST_HELP, ROLE_HELP
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
 
 JUNIT = "also write the health gates and smoke checks as a JUnit XML report to PATH (for CI)"

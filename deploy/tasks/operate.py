@@ -11,7 +11,7 @@ from deploy import logs as logs_mod
 from deploy import restart as restart_mod
 from deploy.cli import Run, deploy_task
 from deploy.errors import EXIT_FAILED, ConfigError
-from deploy.targets import HOST_HELP, ROLE_HELP
+from deploy.engine.targets import HOST_HELP, ROLE_HELP
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds, whole_number
 
 APP = "the app: api or web (default api)"

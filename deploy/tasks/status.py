@@ -6,10 +6,10 @@ from deploy.cli import Run, deploy_task
 from deploy.database_phases import open_db, sql_root
 from deploy.db import journal, migrate
 from deploy.errors import EXIT_FAILED, DeployError
-from deploy import targets
+from deploy.engine import targets
 from deploy.secrets import mask, mask_data
 from deploy.status import gather
-from deploy.targets import HOST_HELP, ROLE_HELP
+from deploy.engine.targets import HOST_HELP, ROLE_HELP
 from deploy.tasks.lock import describe_state, lock_state
 from deploy.unfinished import unfinished_runs
 

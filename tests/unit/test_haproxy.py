@@ -130,10 +130,10 @@ def test_a_refused_runtime_command_fails_the_step():
 
 
 
-def test_phase2_checks_the_lb_knows_every_host_before_anything_changes():
+def test_the_engine_checks_the_lb_knows_every_host_before_anything_changes():
     from types import SimpleNamespace
 
-    from deploy.phase2 import Context
+    from deploy.engine.context import AppContext as Context
     hosts = [SimpleNamespace(name="host1"), SimpleNamespace(name="host9")]
     ctx = Context(env=None, app="api", config=SimpleNamespace(process="marketplace-api"), layout=None,
                   manager=None, program=None, spec=None, lb=Scripted([0]), hosts=hosts)

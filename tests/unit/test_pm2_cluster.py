@@ -12,7 +12,7 @@ from deploy.gates import GateResult, HealthPolicy
 from deploy.process import Pm2
 from deploy.process.base import Program
 from deploy.process.pm2 import CWD_MARK, parse_workers
-from deploy.worker_gate import release_of, stable, wait_workers, worker_verdict
+from deploy.engine.workers import release_of, stable, wait_workers, worker_verdict
 from tests.unit.test_config import error_of, load
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pm2"
@@ -234,7 +234,7 @@ def test_gate_fails_when_http_fails_and_when_an_old_worker_stays():
 
 
 def test_the_flag_gate_on_a_cluster_hears_every_worker():
-    from deploy.worker_gate import cluster_policy
+    from deploy.engine.workers import cluster_policy
     policy = HealthPolicy(passes=3)
     assert cluster_policy(PROGRAM, policy).passes == 8
     assert cluster_policy(Program(**{**PROGRAM.__dict__, "pm2": None}), policy).passes == 3

@@ -6,7 +6,7 @@ import pytest
 
 from deploy.config import Environment, HostConfig
 from deploy.errors import ConfigError
-from deploy.targets import names, select
+from deploy.engine.targets import names, select
 
 
 def env() -> Environment:

@@ -1,0 +1,119 @@
+"""One app on its hosts, loaded once from config, and the journal its worker threads share."""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from deploy import gates, lb as lb_mod, releases
+from deploy.commands import haproxy
+from deploy.commands.release import AppLayout
+from deploy.config import AppConfig, Environment, HostConfig
+from deploy.engine.strategy import InPlace, Strategy
+from deploy.errors import ConfigError
+from deploy.executor import Executor
+from deploy.process.base import ProcessManager, Program
+from deploy.secrets import Secret, mask
+
+
+@dataclass
+class AppContext:
+    env: Environment
+    app: str
+    config: AppConfig
+    layout: AppLayout
+    manager: ProcessManager
+    program: Program
+    spec: gates.SmokeSpec
+    lb: lb_mod.HAProxy | None
+    hosts: list[HostConfig]
+    # the feature flag's live values, rendered into a new env file over what config says
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    strategy: Strategy = field(default_factory=InPlace)   # how a host moves to a release
+
+    @classmethod
+    def load(cls, env: Environment, app: str = "api") -> "AppContext":
+        """Everything from config, validated before anything changes (ConfigError: exit 2)."""
+        config = releases.app_config(env, app)
+        hosts = env.hosts_with(config.role)
+        if not hosts:
+            raise ConfigError(f"{env.source_file}: no host has the role {config.role!r} (apps.{app}.role)")
+        ctx = cls(env=env, app=app, config=config, layout=releases.layout_for(env, app),
+                  manager=releases.manager_for(env), program=releases.program_for(env, app),
+                  spec=gates.load_spec(Path(env.root)), lb=lb_mod.for_env(env), hosts=hosts)
+        if ctx.lb:
+            for host in hosts:  # backend and server names must suit the runtime API
+                haproxy.set_state(ctx.backend, host.name, "ready")
+        return ctx
+
+    def check_lb(self) -> None:
+        """Before anything changes: the LB answers and knows a server for every host."""
+        if not self.lb:
+            return
+        known = haproxy.parse_servers_state(self.lb.send(haproxy.show_servers_state(self.backend)))
+        missing = [h.name for h in self.hosts if h.name not in known]
+        if missing:
+            raise ConfigError(f"load balancer {self.lb.endpoint}: backend {self.backend!r} has no server "
+                              f"{', '.join(missing)} (servers must be named after the hosts)")
+
+    @property
+    def backend(self) -> str:
+        """The LB backend of this app: its process name; servers are named after the hosts."""
+        return self.config.process
+
+    def health_url(self, host: HostConfig) -> str:
+        return releases.health_url(self.env, self.app, host)
+
+    def host_config(self, name: str) -> HostConfig:
+        return next(h for h in self.hosts if h.name == name)
+
+
+def smoke_token(ctx: AppContext) -> Secret | None:
+    """The bearer token the smoke checks need (None when none needs one); ConfigError without it."""
+    if not gates.needs_token(ctx.spec):
+        return None
+    token = gates.smoke_token(ctx.spec.token, ctx.env.app_env(ctx.app))
+    if token is None:
+        raise ConfigError(f"{gates.SMOKE_FILE}: a check needs a bearer token: set ${gates.TOKEN_VAR} "
+                          f"or JWT_SECRET in apps.{ctx.app}.env")
+    return token
+
+
+class Journal:
+    """ex.event from the fleet's worker threads: one writer at a time on the journal's session."""
+
+    def __init__(self, ex: Executor):
+        self.ex = ex
+        self._lock = threading.Lock()
+
+    def event(self, action: str, outcome: str, **kw: Any) -> None:
+        with self._lock:
+            self.ex.event(action, outcome, **kw)
+
+    @contextmanager
+    def step(self, action: str, host: str | None = None, release: str | None = None) -> Iterator[dict]:
+        notes: dict[str, Any] = {}
+        started = time.monotonic()
+        try:
+            yield notes
+        except BaseException as exc:
+            notes["error"] = mask(str(exc)) or type(exc).__name__
+            self.event(action, "failed", host=host, release=release, duration_ms=_ms(started), details=notes)
+            raise
+        self.event(action, "ok", host=host, release=release, duration_ms=_ms(started), details=notes)
+
+
+class NoJournal:
+    """A turn that is journaled as a whole by its caller (a flag reload, an undo)."""
+
+    @contextmanager
+    def step(self, action: str, host: str | None = None, release: str | None = None) -> Iterator[dict]:
+        yield {}
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

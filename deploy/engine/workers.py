@@ -1,0 +1,128 @@
+"""The health gate for an app pm2 runs: every worker on the new release, then the HTTP gate.
+
+A pm2 cluster answers each request from one of its workers, so N healthy answers do not prove
+that all of them were replaced. The gate therefore observes the workers themselves (`pm2 jlist`
+plus each worker's working folder from /proc, which the kernel resolved from the `current` link
+when the worker started):
+
+    1. workers: exactly the configured instances (at least one for "max"), all online, in the
+       configured exec_mode, every one started in releases/<the release>;
+    2. HTTP: the usual health gate (`checks/smoke.yaml`), with at least 2 x instances passes in a
+       row (the cluster hands connections round-robin, so each worker answers);
+    3. workers again: the same pids with the same restart counts - a worker that crashes at
+       boot and is restarted by pm2 in a loop shows up here even if it was online at step 1.
+
+Until the deadline a failed round starts over; then the gate fails naming the worker.
+`worker_verdict` and `stable` are pure; `wait_workers` takes the reading and HTTP as functions.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+from typing import Callable
+
+from deploy import gates
+from deploy.gates import GateResult, HealthPolicy, Verdict
+from deploy.process.pm2 import Pm2, Worker, parse_workers
+
+
+def worker_verdict(workers: list[Worker], process: str, release: str, instances: int | str,
+                   exec_mode: str) -> Verdict:
+    """Are all of the app's workers online, as many as configured, and on `release`?"""
+    mine = sorted((w for w in workers if w.name == process), key=lambda w: w.pm_id)
+    if not mine:
+        return Verdict(False, f"pm2 runs no {process}")
+    if isinstance(instances, int) and len(mine) != instances:
+        return Verdict(False, f"{len(mine)} workers, want {instances}")
+    for w in mine:
+        if w.status != "online":
+            return Verdict(False, f"worker {w.pm_id} is {w.status} (restarts {w.restarts})")
+        if w.exec_mode != exec_mode:
+            return Verdict(False, f"worker {w.pm_id} runs in {w.exec_mode} mode, want {exec_mode} "
+                                  f"(pm2 keeps a running app's mode: `pm2 delete {process}` once, then deploy)")
+        on = release_of(w.cwd)
+        if on != release:
+            return Verdict(False, f"worker {w.pm_id} (pid {w.pid}) runs {on or w.cwd or 'an unknown folder'}, "
+                                  f"want {release}")
+    return Verdict(True, f"{len(mine)}/{len(mine)} workers online on {release}")
+
+
+def release_of(cwd: str | None) -> str | None:
+    """The release id of a folder <...>/releases/<id>, else None."""
+    if not cwd:
+        return None
+    parent, name = posixpath.split(cwd.rstrip("/"))
+    return name if posixpath.basename(parent) == "releases" else None
+
+
+def stable(before: list[Worker], after: list[Worker], process: str) -> str | None:
+    """None when the same workers (pid, restart count) ran through the HTTP gate, else why not."""
+    then = {w.pm_id: (w.pid, w.restarts) for w in before if w.name == process}
+    for w in after:
+        if w.name != process:
+            continue
+        if then.get(w.pm_id) != (w.pid, w.restarts):
+            return f"worker {w.pm_id} restarted during the gate (restarts {w.restarts}): it crashes?"
+    return None
+
+
+def wait_workers(read: Callable[[], list[Worker]], http_gate: Callable[[int], GateResult], process: str,
+                 release: str, instances: int | str, exec_mode: str, policy: HealthPolicy,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> GateResult:
+    """Workers, then HTTP with `passes`, then workers unchanged - repeated until the deadline."""
+    started = clock()
+    attempts = 0
+    url = ""
+    while True:
+        attempts += 1
+        first = read()
+        verdict = worker_verdict(first, process, release, instances, exec_mode)
+        if verdict.ok:
+            count = len([w for w in first if w.name == process])
+            http = http_gate(max(policy.passes, 2 * count))
+            url = http.url
+            if not http.ok:
+                return GateResult(False, url, http.reason, attempts + http.attempts, clock() - started,
+                                  http.version)
+            changed = stable(first, read(), process)
+            if changed is None:
+                return GateResult(True, url, f"healthy; {verdict.reason}", attempts + http.attempts,
+                                  clock() - started, http.version)
+            verdict = Verdict(False, changed)
+        if clock() - started + policy.interval > policy.deadline:
+            return GateResult(False, url or process, f"not ready within {policy.deadline:g}s: {verdict.reason}",
+                              attempts, clock() - started)
+        sleep(max(policy.interval, 0.2))
+
+
+def http_gate(url: str, release: str, policy: HealthPolicy) -> Callable[[int], GateResult]:
+    """The HTTP health gate with a given number of passes (for wait_workers)."""
+    def gate(passes: int) -> GateResult:
+        return gates.wait_healthy(url, release, policy.model_copy(update={"passes": passes}))
+    return gate
+
+
+def wait_ready(host, manager, program, url: str, release: str, policy: HealthPolicy) -> GateResult:
+    """The gate of one host after a restart: pm2 -> workers + HTTP (above); others -> HTTP."""
+    if not isinstance(manager, Pm2):
+        return gates.wait_healthy(url, release, policy)
+    settings = program.pm2
+    instances = settings.instances if settings else 1
+    exec_mode = settings.exec_mode if settings else "fork"
+
+    def read() -> list[Worker]:
+        return parse_workers(host.run(manager.workers_command(), check=False, timeout=30).stdout)
+
+    return wait_workers(read, http_gate(url, release, policy), program.process, release, instances,
+                        exec_mode, policy)
+
+
+def cluster_policy(program, policy: HealthPolicy) -> HealthPolicy:
+    """An HTTP-only gate (the flag's, after a reload) on a pm2 cluster: 2 x instances passes in a
+    row, so that every worker has answered (connections go round-robin)."""
+    settings = program.pm2
+    if settings is None or settings.exec_mode != "cluster" or not isinstance(settings.instances, int):
+        return policy
+    return policy.model_copy(update={"passes": max(policy.passes, 2 * settings.instances)})

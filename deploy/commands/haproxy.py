@@ -86,6 +86,7 @@ class ServerState:
     address: str
     operational: str     # stopped | starting | running | stopping
     admin: int           # srv_admin_state bit field
+    port: int = 0        # srv_port: where new connections go
 
     @property
     def maint(self) -> bool:
@@ -118,7 +119,7 @@ def parse_servers_state(text: str) -> dict[str, ServerState]:
         states[row["srv_name"]] = ServerState(
             backend=row.get("be_name", ""), server=row["srv_name"], address=row.get("srv_addr", ""),
             operational=OPERATIONAL.get(_int(row.get("srv_op_state")), "unknown"),
-            admin=_int(row.get("srv_admin_state")))
+            admin=_int(row.get("srv_admin_state")), port=_int(row.get("srv_port")))
     return states
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from deploy import artifact as artifacts
-from deploy import flag_journal, gates, lb as lb_mod, releases, targets, worker_gate
+from deploy import flag_journal, gates, lb as lb_mod, releases, side_by_side, targets, worker_gate
 from deploy.cli import Run
 from deploy.commands import haproxy
 from deploy.commands import release as rc
@@ -190,6 +190,7 @@ def phase2(run: Run, artifact: str | None = None, dry_run: bool = False, lock_wa
 def _deploy(run: Run, ctx: Context, fleet: Fleet, runs: dict[str, HostRun], ex: Executor,
             given: Path | None, token: Secret | None, holder: dict) -> Outcome:
     journal = Journal(ex)
+    beside = side_by_side.chosen(ctx)   # issue 12.2: boot beside the old release, then move the LB
     ctx.env_overrides = flag_journal.live_env(ex.db, ctx.env.name)
     run.out.info("phase 2: building the artifact ..." if given is None else f"phase 2: packing {given} ...")
     with ex.step("build") as notes:
@@ -198,12 +199,15 @@ def _deploy(run: Run, ctx: Context, fleet: Fleet, runs: dict[str, HostRun], ex: 
     release = holder["release"] = ex.release = built.manifest.release
     run.out.info(f"release {release}: {built.manifest.size / 1e6:.1f} MB, sha256 {built.manifest.sha256[:12]}...")
 
-    upload(run, ctx, fleet, runs, built, journal, ex)
-    for r in runs.values():
-        r.target, r.previous = release, r.before.current
-    roll(run, ctx, fleet, runs, journal, ex, with_env=True)
-    smoke = smoke_checks(run, ctx, ex, release, token)
-    pruned = prune(run, ctx, fleet, runs, journal, release)
+    if beside:
+        smoke, pruned = side_by_side.release(run, ctx, fleet, runs, ex, journal, built, token)
+    else:
+        upload(run, ctx, fleet, runs, built, journal, ex)
+        for r in runs.values():
+            r.target, r.previous = release, r.before.current
+        roll(run, ctx, fleet, runs, journal, ex, with_env=True)
+        smoke = smoke_checks(run, ctx, ex, release, token)
+        pruned = prune(run, ctx, fleet, runs, journal, release)
     for r in runs.values():
         r.now = release
     table(run, "Phase 2 done", runs, release)
@@ -403,7 +407,10 @@ def rollback_backend(run: Run, to: str | None = None, dry_run: bool = False, loc
             with executing(run, phase, lock_wait) as ex:
                 holder["ex"] = ex
                 plan_rollback(fleet, ctx, runs, to)   # again under the lock: a deploy may have ended
-                roll(run, ctx, fleet, runs, Journal(ex), ex, with_env=False)
+                if side_by_side.chosen(ctx):   # issue 12.2: the previous release boots beside
+                    side_by_side.rollback(run, ctx, fleet, runs, ex, Journal(ex))
+                else:
+                    roll(run, ctx, fleet, runs, Journal(ex), ex, with_env=False)
         except KeyboardInterrupt:
             report_where_now(run, ctx, fleet, runs, None)
             raise

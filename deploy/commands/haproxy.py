@@ -90,7 +90,9 @@ class ServerState:
 
     @property
     def maint(self) -> bool:
-        return bool(self.admin & (ADMIN_FORCED_MAINT | ADMIN_INHERITED_MAINT | ADMIN_CONFIG_MAINT
+        # ADMIN_CONFIG_MAINT alone only says "declared `disabled`": such a server set ready keeps
+        # that bit (admin 4) and takes traffic (seen on HAProxy 2.6); `disabled` sets FORCED too.
+        return bool(self.admin & (ADMIN_FORCED_MAINT | ADMIN_INHERITED_MAINT
                                   | ADMIN_RESOLVER_MAINT | ADMIN_HOST_MAINT))
 
     @property

@@ -108,6 +108,13 @@ def test_lb_servers_of_the_slots(tmp_path):
         "server api-1-green is not in maint, but the green slot does not serve"
 
 
+def test_a_disabled_server_set_ready_serves():
+    disabled, readied = (hx.ServerState("b", "s1-green", "127.0.0.1", op, admin, 19914)
+                         for op, admin in (("stopped", 5), ("running", 4)))   # HAProxy 2.6's answers
+    assert disabled.maint and not disabled.ready
+    assert readied.ready and not readied.maint
+
+
 def test_servers_state_has_the_port():
     text = ("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
             "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "

@@ -60,6 +60,17 @@ def chosen(ctx) -> bool:
     return slots.chosen(ctx.env, ctx.config) and ctx.lb is not None
 
 
+def serving_slot(host: Host, env, app: str) -> slots.Slot:
+    """The slot that serves an app on a host (for status): the record where the app switches
+    side by side, else blue."""
+    config = env.apps[app]
+    layout = releases.layout_for(env, app)
+    name = slots.BLUE
+    if slots.chosen(env, config) and config.alt_port is not None:
+        name = slots.parse(host.run(slots.read(layout), check=False, timeout=30).stdout)
+    return slots.slot(name, config, layout)
+
+
 # -- phase 2 ---------------------------------------------------------------------------------------------
 def release(run, ctx, fleet: Fleet, runs: dict, ex, journal, built, token: Secret | None
             ) -> tuple[list[gates.SmokeResult], dict[str, list[str]]]:

@@ -6,6 +6,7 @@ one serves, then the LB moves host by host and the old slots drain and stop. The
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import subprocess
 import textwrap
@@ -38,49 +39,57 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_haproxy(workdir, fleet, port: int, alt_port: int) -> tuple[str, str, subprocess.Popen]:
+    """HAProxy with two servers per host: <host> on `port` (blue) and <host>-green on `alt_port`,
+    declared `disabled`. Returns the frontend URL, the admin endpoint and the process."""
+    haproxy = strict.need_binary("haproxy")
+    front, admin = _free_port(), _free_port()
+    servers = "\n".join(f"    server {h.name} {h.address}:{port}\n"
+                         f"    server {h.name}-green {h.address}:{alt_port} disabled" for h in fleet.hosts)
+    cfg = workdir / "haproxy.cfg"
+    cfg.write_text(textwrap.dedent("""\
+        global
+            stats socket ipv4@127.0.0.1:{admin} level admin
+            maxconn 2000
+        defaults
+            mode http
+            timeout connect 1s
+            timeout client 10s
+            timeout server 10s
+        frontend api
+            bind 127.0.0.1:{front}
+            default_backend marketplace-api
+        backend marketplace-api
+            balance roundrobin
+        {servers}
+        """).format(admin=admin, front=front, servers=servers))
+    check = subprocess.run([haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    log = open(workdir / "haproxy.log", "w")
+    proc = subprocess.Popen([haproxy, "-f", str(cfg), "-db"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", admin), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("haproxy did not start: " + (workdir / "haproxy.log").read_text())
+            time.sleep(0.05)
+    return f"http://127.0.0.1:{front}", f"127.0.0.1:{admin}", proc
+
+
 @pytest.fixture
 def haproxy_slots(tmp_path):
-    """haproxy_slots(fleet, port, alt_port) -> (frontend URL, admin endpoint): HAProxy with two
-    servers per host; stopped (by its pid) at the end of the test."""
-    haproxy = strict.need_binary("haproxy")
+    """haproxy_slots(fleet, port, alt_port) -> (frontend URL, admin endpoint); HAProxy is
+    stopped (by its pid) at the end of the test."""
     started: list[subprocess.Popen] = []
 
     def start(fleet, port: int, alt_port: int) -> tuple[str, str]:
-        front, admin = _free_port(), _free_port()
-        servers = "\n".join(f"    server {h.name} {h.address}:{port}\n"
-                             f"    server {h.name}-green {h.address}:{alt_port} disabled" for h in fleet.hosts)
-        cfg = tmp_path / "haproxy.cfg"
-        cfg.write_text(textwrap.dedent("""\
-            global
-                stats socket ipv4@127.0.0.1:{admin} level admin
-                maxconn 2000
-            defaults
-                mode http
-                timeout connect 1s
-                timeout client 10s
-                timeout server 10s
-            frontend api
-                bind 127.0.0.1:{front}
-                default_backend marketplace-api
-            backend marketplace-api
-                balance roundrobin
-            {servers}
-            """).format(admin=admin, front=front, servers=servers))
-        check = subprocess.run([haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True)
-        assert check.returncode == 0, check.stdout + check.stderr
-        log = open(tmp_path / "haproxy.log", "w")
-        proc = subprocess.Popen([haproxy, "-f", str(cfg), "-db"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        front, admin, proc = start_haproxy(tmp_path, fleet, port, alt_port)
         started.append(proc)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", admin), timeout=0.5).close()
-                break
-            except OSError:
-                assert proc.poll() is None, (tmp_path / "haproxy.log").read_text()
-                assert time.monotonic() < deadline, "haproxy did not start"
-                time.sleep(0.05)
-        return f"http://127.0.0.1:{front}", f"127.0.0.1:{admin}"
+        return front, admin
 
     yield start
     for proc in started:
@@ -176,6 +185,13 @@ def test_side_by_side_deploy_under_load_loses_no_request_and_alternates_slots(tm
     assert lb_ports(admin) == [project.alt_port] * 4
     assert [project.current(h) for h in hosts] == [v1] * 4
     assert not any(running(h, "marketplace-api") for h in hosts)
+
+    # status reads the slot record: the green process serves v1, as `current` says
+    status = project.invoke("status", "--json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    rows = json.loads(status.stdout)["hosts"]
+    assert [(r["apps"]["api"]["process"], r["apps"]["api"]["state"], r["apps"]["api"]["serving"],
+             r["apps"]["api"]["release"]) for r in rows] == [("marketplace-api-green", "running", v1, v1)] * 4
 
 
 class Squatter:

@@ -210,6 +210,13 @@ class AppConfig(Model):
     commands: AppCommands = AppCommands()
     env: dict[str, EnvValue] = {}
     pm2: Pm2App | None = None               # pm2 only: cluster mode, memory limit, log files
+    alt_port: int | None = Field(None, ge=1, le=65535)  # side-by-side: the second slot's port
+
+    @model_validator(mode="after")
+    def _alt_port_differs(self) -> "AppConfig":
+        if self.alt_port is not None and self.alt_port == self.port:
+            raise ValueError(f"alt_port: {self.alt_port} is the app's port; the second slot needs its own")
+        return self
 
     @model_validator(mode="after")
     def _cluster_runs_node(self) -> "AppConfig":
@@ -306,6 +313,10 @@ class Environment(Model):
     keep_releases: int = Field(5, ge=2)
     public_url: str | None = None
     load_balancer: str | None = None  # host:port of the LB's admin endpoint
+    # how a release replaces the running one: in_place (drain, restart, ready, host by host) or
+    # side_by_side (boot beside it on apps.<app>.alt_port, then the LB moves); unset: side_by_side
+    # when a load balancer is configured and the app has an alt_port, else in_place
+    switch: Literal["side_by_side", "in_place"] | None = None
     ssh: SSHSettings = SSHSettings()
     hosts: tuple[HostConfig, ...] = Field(min_length=1)
     batches: Batches = Batches()
@@ -352,6 +363,12 @@ class Environment(Model):
             if hook.where != "local" and hook.where not in roles:
                 raise ValueError(f"hooks.post_migrate.{i}.where: no host has the role {hook.where!r} "
                                  "(use 'local' or a role)")
+        return self
+
+    @model_validator(mode="after")
+    def _side_by_side_needs_lb(self) -> "Environment":
+        if self.switch == "side_by_side" and not self.load_balancer:
+            raise ValueError("switch: side_by_side moves traffic at the load balancer: set load_balancer")
         return self
 
     @model_validator(mode="after")

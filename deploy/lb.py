@@ -70,7 +70,10 @@ class HAProxy:
         return stat.current_sessions + stat.queued
 
     def state(self, backend: str, server: str) -> haproxy.ServerState | None:
-        return haproxy.parse_servers_state(self.send(haproxy.show_servers_state(backend))).get(server)
+        return self.states(backend).get(server)
+
+    def states(self, backend: str) -> dict[str, haproxy.ServerState]:
+        return haproxy.parse_servers_state(self.send(haproxy.show_servers_state(backend)))
 
     def drain(self, backend: str, server: str, deadline: float, interval: float = 0.1,
               clock: Callable[[], float] = time.monotonic,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy import artifact as artifacts
-from deploy import flag_journal, gates, lb_leftovers, releases
+from deploy import flag_journal, gates, lb_leftovers, releases, side_by_side
 from deploy.run import Run
 from deploy.commands.release import HostReleases
 from deploy.engine import plan, rollback, targets
@@ -69,6 +69,7 @@ def phase2(run: Run, artifact: str | None = None, dry_run: bool = False, lock_wa
 def _deploy(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], ex: Executor,
             given: Path | None, token: Secret | None, holder: dict) -> Outcome:
     journal = Journal(ex)
+    beside = side_by_side.chosen(ctx)   # issue 12.2: boot beside the old release, then move the LB
     ctx.env_overrides = flag_journal.live_env(ex.db, ctx.env.name)
     run.out.info("phase 2: building the artifact ..." if given is None else f"phase 2: packing {given} ...")
     with ex.step("build") as notes:
@@ -77,12 +78,15 @@ def _deploy(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], e
     release = holder["release"] = ex.release = built.manifest.release
     run.out.info(f"release {release}: {built.manifest.size / 1e6:.1f} MB, sha256 {built.manifest.sha256[:12]}...")
 
-    upload(run, ctx, fleet, runs, built, journal, ex)
-    for r in runs.values():
-        r.target, r.previous = release, r.before.current
-    roll(run, ctx, fleet, runs, journal, ex, with_env=True)
-    smoke = smoke_checks(run, ctx, ex, release, token)
-    pruned = prune(run, ctx, fleet, runs, journal, release)
+    if beside:
+        smoke, pruned = side_by_side.release(run, ctx, fleet, runs, ex, journal, built, token)
+    else:
+        upload(run, ctx, fleet, runs, built, journal, ex)
+        for r in runs.values():
+            r.target, r.previous = release, r.before.current
+        roll(run, ctx, fleet, runs, journal, ex, with_env=True)
+        smoke = smoke_checks(run, ctx, ex, release, token)
+        pruned = prune(run, ctx, fleet, runs, journal, release)
     for r in runs.values():
         r.now = release
     table(run, "Phase 2 done", runs, release)

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 
 import json
 
-from deploy import flag, gates, process
+from deploy import flag, gates, process, side_by_side
 from deploy.commands.release import AppLayout
 from deploy.config import Environment
 from deploy.hosts import Fleet, Host
 from deploy.process.base import ProcessState
-from deploy.releases import current_release, health_url
+from deploy.releases import current_release, host_address
 from deploy.rollout import FlagState
 
 
@@ -100,14 +100,15 @@ def gather(env: Environment, hosts: list | None = None) -> list[HostStatus]:
 
     def probe(host: Host) -> tuple[dict[str, ProcessState], dict[str, str | None]]:
         apps = {name: app for name, app in env.apps.items() if app.role in host.config.roles}
-        res = host.run(manager.status_command([a.process for a in apps.values()]), check=False, timeout=30)
+        slot = {name: side_by_side.serving_slot(host, env, name) for name in apps}   # issue 12.2
+        res = host.run(manager.status_command([slot[n].process for n in apps]), check=False, timeout=30)
         states = manager.parse_status(res.stdout + res.stderr, res.exit_code)
         releases = {name: current_release(host, env, name) for name in apps}
         flags = {name: _flag(host, env, name) for name in apps}
-        procs = {name: _state(manager, states, app.process) if app.mode == "process" else
+        procs = {name: _state(manager, states, slot[name].process) if app.mode == "process" else
                  ProcessState(app.process, app.mode, detail=NO_PROCESS[app.mode]) for name, app in apps.items()}
-        serving = {name: served(health_url(env, name, host.config)) for name, app in apps.items()
-                   if app.mode == "process" and procs[name].state == "running"}
+        serving = {name: served(f"http://{host_address(host.config)}:{slot[name].port}{app.health_path}")
+                   for name, app in apps.items() if app.mode == "process" and procs[name].state == "running"}
         return procs, releases, flags, serving
 
     with Fleet(env, hosts) as fleet:

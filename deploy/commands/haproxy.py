@@ -86,10 +86,13 @@ class ServerState:
     address: str
     operational: str     # stopped | starting | running | stopping
     admin: int           # srv_admin_state bit field
+    port: int = 0        # srv_port: where new connections go
 
     @property
     def maint(self) -> bool:
-        return bool(self.admin & (ADMIN_FORCED_MAINT | ADMIN_INHERITED_MAINT | ADMIN_CONFIG_MAINT
+        # ADMIN_CONFIG_MAINT alone only says "declared `disabled`": such a server set ready keeps
+        # that bit (admin 4) and takes traffic (seen on HAProxy 2.6); `disabled` sets FORCED too.
+        return bool(self.admin & (ADMIN_FORCED_MAINT | ADMIN_INHERITED_MAINT
                                   | ADMIN_RESOLVER_MAINT | ADMIN_HOST_MAINT))
 
     @property
@@ -118,7 +121,7 @@ def parse_servers_state(text: str) -> dict[str, ServerState]:
         states[row["srv_name"]] = ServerState(
             backend=row.get("be_name", ""), server=row["srv_name"], address=row.get("srv_addr", ""),
             operational=OPERATIONAL.get(_int(row.get("srv_op_state")), "unknown"),
-            admin=_int(row.get("srv_admin_state")))
+            admin=_int(row.get("srv_admin_state")), port=_int(row.get("srv_port")))
     return states
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from deploy import side_by_side
 from deploy.run import Run
 from deploy.commands import release as rc
 from deploy.commands.release import HostReleases
@@ -34,7 +35,10 @@ def rollback(run: Run, ctx: AppContext, to: str | None, dry_run: bool, lock_wait
             with executing(run, phase, lock_wait) as ex:
                 holder["ex"] = ex
                 plan_rollback(fleet, ctx, runs, to)   # again under the lock: a deploy may have ended
-                roll(run, ctx, fleet, runs, Journal(ex), ex, with_env=False)
+                if side_by_side.chosen(ctx):   # the previous release boots beside, then the LB moves
+                    side_by_side.rollback(run, ctx, fleet, runs, ex, Journal(ex))
+                else:
+                    roll(run, ctx, fleet, runs, Journal(ex), ex, with_env=False)
         except KeyboardInterrupt:
             report_where_now(run, ctx, fleet, runs, None)
             raise

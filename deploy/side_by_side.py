@@ -1,0 +1,331 @@
+"""The side-by-side release switch (Kamal's): boot beside the running release, then move the LB.
+
+    1. every host: the release uploaded (or, for a rollback, already there), its env file and
+       process config rendered for the slot that does not serve (deploy.slots)
+    2. batch by batch: every host of the batch starts the new slot and passes its health gate in
+       parallel while the old slot serves; one failure and nothing of the batch is switched
+    3. host by host: the LB's server of the new slot goes ready and the old slot's server drain
+       (each host has a server per slot: <host> for blue, <host>-green), `current` and the slot
+       record follow
+    4. after the last batch (and phase 2's smoke checks): the old slots' servers wait for 0
+       sessions and go to maint, then the old processes stop
+
+Why two servers and not `set server B/S addr IP port P` on one: HAProxy (2.6) keeps reusing its
+idle keep-alive connections to the old address after the change (measured: the old process still
+got half the requests for seconds after it), so stopping it would cut requests. A server in
+drain gets no new request, its idle connections included.
+
+So a deploy costs about one boot and one gate, not one per host. Each host's undo is registered
+before its new slot starts: before the switch it stops the new process; after it, it puts the
+LB, the links and the slot record back (starting the old slot again if it was stopped).
+
+The interface is narrow: `chosen(ctx)`, then `release(...)` from phase 2 after the build, or
+`switch(...)` from rollback.backend, with phase 2's context, host runs, journal and executor.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from deploy import flag_journal, gates, releases, slots, worker_gate
+from deploy.commands import release as rc
+from deploy.commands.shell import OR, Command, chain
+from deploy.errors import StepFailed
+from deploy.hosts import Fleet, Host, batches
+from deploy.process.base import Program
+from deploy.releases import Exec, Upload
+from deploy.secrets import Secret
+
+
+@dataclass
+class SlotRun:
+    """One host's two slots in this run."""
+
+    serving: slots.Slot           # serves before this run (the LB points at its port)
+    new: slots.Slot               # the release boots here
+    program: Program              # the new slot's program
+    old: Program                  # the serving slot's program
+    address: str
+    started: bool = False         # the new slot was (being) started
+    moved: bool = False           # the LB was (being) moved to the new slot
+    linked: bool = False          # current / previous / slot record (being) switched
+    old_stopped: bool = False     # the old slot was (being) stopped
+
+
+def chosen(ctx) -> bool:
+    """Does this app's release switch side by side here? (ConfigError when it cannot.)"""
+    slots.check(ctx.env, ctx.app, ctx.config)
+    return slots.chosen(ctx.env, ctx.config) and ctx.lb is not None
+
+
+def serving_slot(host: Host, env, app: str) -> slots.Slot:
+    """The slot that serves an app on a host (for status): the record where the app switches
+    side by side, else blue."""
+    config = env.apps[app]
+    layout = releases.layout_for(env, app)
+    name = slots.BLUE
+    if slots.chosen(env, config) and config.alt_port is not None:
+        name = slots.parse(host.run(slots.read(layout), check=False, timeout=30).stdout)
+    return slots.slot(name, config, layout)
+
+
+# -- phase 2 ---------------------------------------------------------------------------------------------
+def release(run, ctx, fleet: Fleet, runs: dict, ex, journal, built, token: Secret | None
+            ) -> tuple[list[gates.SmokeResult], dict[str, list[str]]]:
+    """Phase 2 after the build: upload into the idle slots, boot + gate by batch, switch, smoke,
+    stop the old slots, prune. Returns the smoke results and what was pruned."""
+    release_id = built.manifest.release
+    plans = observe(run, ctx, fleet, runs, release_id)
+    upload(run, ctx, fleet, runs, plans, ex, journal, built)
+    for r in runs.values():
+        r.target, r.previous = release_id, r.before.current
+    switch(run, ctx, fleet, runs, ex, journal, plans=plans, stop_old=False)
+    smoke = smoke_checks(run, ctx, ex, plans, release_id, token)
+    stop_old_slots(run, ctx, fleet, runs, plans, journal)
+    from deploy.engine.ship import prune   # lazy: the engine's rollback imports this module
+    pruned = prune(run, ctx, fleet, runs, journal, release_id)
+    return smoke, pruned
+
+
+def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None) -> dict[str, SlotRun]:
+    """Each host's serving slot (read on the host) and the LB agreeing with it; read-only."""
+    ctx.check_lb()
+    lb_states = ctx.lb.states(ctx.backend)
+    plans: dict[str, SlotRun] = {}
+
+    def look(host: Host) -> None:
+        r = runs[host.name]
+        r.before = releases.inspect(host, ctx.layout)
+        serving = slots.slot(slots.parse(host.run(slots.read(ctx.layout), timeout=30).stdout),
+                             ctx.config, ctx.layout)
+        new = slots.slot(slots.other(serving.name), ctx.config, ctx.layout)
+        address = releases.host_address(host.config)
+        target = release_id or r.target
+        plans[host.name] = SlotRun(
+            serving=serving, new=new, address=address,
+            program=slots.program(ctx.program, ctx.config, ctx.layout, new, target),
+            old=slots.serving_program(ctx.program, ctx.config, ctx.layout, serving))
+        problem = lb_problem(lb_states, host.name, serving, new)
+        if problem:
+            raise StepFailed(f"{host.name}: load balancer backend {ctx.backend}: {problem} - nothing was changed")
+
+    result = fleet.run(look, size=len(fleet.hosts), max_fail=len(fleet.hosts))
+    _raise_failed(result, "reading the slots")
+    return plans
+
+
+def lb_problem(states: dict, host: str, serving: slots.Slot, new: slots.Slot) -> str | None:
+    """Why the LB's servers of a host do not fit its slots (pure), or None: both servers exist on
+    their slots' ports, the serving one takes traffic, the other is in maint."""
+    for where, want_maint in ((serving, False), (new, True)):
+        name = slots.server(host, where)
+        state = states.get(name)
+        if state is None:
+            return f"no server {name} (side by side needs a server per slot: {host} and {host}-green)"
+        if state.port and state.port != where.port:
+            return f"server {name} points at port {state.port}, its {where.name} slot listens on {where.port}"
+        if state.maint != want_maint:
+            return (f"server {name} is {'in maint' if state.maint else 'not in maint'}, but the "
+                    f"{where.name} slot {'serves' if not want_maint else 'does not serve'}")
+    return None
+
+
+def upload(run, ctx, fleet: Fleet, runs: dict, plans: dict[str, SlotRun], ex, journal, built) -> None:
+    """To every host at once: the release, the new slot's env file and process config."""
+    release_id = built.manifest.release
+
+    def work(host: Host) -> None:
+        r, plan = runs[host.name], plans[host.name]
+        with journal.step("upload", host=host.name, release=release_id) as notes:
+            notes.update(before=r.before.current, slot=plan.new.name)
+            prepare, *rest = releases.upload_steps(
+                ctx.env, ctx.app, host.config, release_id, built.path, built.manifest.sha256,
+                built.manifest.git_sha, ctx.manager, plan.program, _env(ctx, plan))
+            releases.apply(host, [prepare])   # refuses a release id the host already has ...
+            ex.on_failure(f"remove release {release_id} from {host.name}",   # ... so this removes only ours
+                          lambda: releases.remove_unless_current(host, ctx.layout, release_id))
+            releases.apply(host, [*rest, Exec(slots.install_env(ctx.layout, release_id, plan.new), "env")])
+            r.uploaded = True
+        run.out.info(f"{host.name}: uploaded and verified {release_id} (for its {plan.new.name} slot)")
+
+    _raise_failed(fleet.run(work, size=len(fleet.hosts), max_fail=len(fleet.hosts)), "upload")
+
+
+def _env(ctx, plan: SlotRun) -> dict[str, str]:
+    """The flag's live values, and the slot's port: the app listens where its slot is."""
+    return {**ctx.env_overrides, "PORT": str(plan.new.port)}
+
+
+# -- rollback.backend ---------------------------------------------------------------------------------------
+def rollback(run, ctx, fleet: Fleet, runs: dict, ex, journal) -> None:
+    """Back to each host's target (already on the host) the same way: boot it beside, then move."""
+    ctx.env_overrides = flag_journal.live_env(ex.db, ctx.env.name)
+    plans = observe(run, ctx, fleet, runs, None)
+
+    def stage(host: Host) -> None:
+        r, plan = runs[host.name], plans[host.name]
+        if r.target == r.before.current:
+            return
+        steps = [Upload(plan.new.env_file, f"env file of {ctx.app} ({plan.new.name})", mode=0o600,
+                        text=releases.render_env(ctx.env, ctx.app, host.config, True, _env(ctx, plan)))]
+        steps += [Upload(c.path, c.what, mode=c.mode, text=c.text) for c in ctx.manager.config_files(plan.program)]
+        releases.apply(host, steps)
+
+    _raise_failed(fleet.run(stage, size=len(fleet.hosts), max_fail=len(fleet.hosts)), "staging the slots")
+    switch(run, ctx, fleet, runs, ex, journal, plans=plans, stop_old=True)
+
+
+# -- boot, gate, switch -----------------------------------------------------------------------------------
+def switch(run, ctx, fleet: Fleet, runs: dict, ex, journal, plans: dict[str, SlotRun],
+           stop_old: bool) -> None:
+    """Batch by batch: boot + gate every host at once, then move the LB host by host."""
+    todo = []
+    for host in fleet.hosts:
+        r = runs[host.name]
+        if r.target == r.before.current:
+            r.note = f"already on {r.target}"
+        else:
+            todo.append(host)
+    for batch in batches(todo, ctx.env.batches.size):
+        run.out.info(f"batch: {', '.join(h.name for h in batch)} (side by side)")
+
+        def boot(host: Host) -> None:
+            r, plan = runs[host.name], plans[host.name]
+            ex.on_failure(f"put {host.name} back on {r.before.current or 'nothing'} ({plan.serving.name} slot)",
+                          lambda: undo_host(run, ctx, host, r, plan))
+            with journal.step("boot", host=host.name, release=r.target) as notes:
+                notes.update(slot=plan.new.name, port=plan.new.port)
+                plan.started = True
+                with explained(host, plan.program, notes):
+                    releases.apply(host, releases.restart_steps(ctx.manager, plan.program))
+            with journal.step("health", host=host.name, release=r.target) as notes:
+                r.gate = worker_gate.wait_ready(host, ctx.manager, plan.program, _url(ctx, plan.address, plan.new),
+                                                r.target, ctx.spec.health)
+                notes.update(r.gate.as_dict())
+                if not r.gate.ok:
+                    with explained(host, plan.program, notes):
+                        raise StepFailed(f"{host.name}: health gate ({plan.new.name} slot): {r.gate.reason}")
+            run.out.info(f"{host.name}: {r.target} up beside {r.before.current or 'nothing'} "
+                         f"({plan.new.name} slot, port {plan.new.port}; {r.gate.attempts} polls, {r.gate.seconds:.1f}s)")
+
+        # every host of the batch boots and is gated, whatever another does: then all or none move
+        _raise_failed(fleet.run(boot, hosts=batch, size=len(batch), max_fail=len(batch)), "boot")
+        for host in batch:
+            move(run, ctx, host, runs[host.name], plans[host.name], journal)
+    if stop_old:
+        stop_old_slots(run, ctx, fleet, runs, plans, journal)
+
+
+def move(run, ctx, host: Host, r, plan: SlotRun, journal) -> None:
+    """The switch of one host: the new slot's server ready, the old one's drain (no new request
+    goes to it), then the links and the slot record."""
+    new, old = slots.server(host.name, plan.new), slots.server(host.name, plan.serving)
+    with journal.step("switch", host=host.name, release=r.target) as notes:
+        notes.update(before=r.before.current, previous=r.previous, slot=plan.new.name, server=new)
+        plan.moved = True   # before the command: a half-done move is undone as well
+        ctx.lb.set_state(ctx.backend, new, "ready")
+        ctx.lb.set_state(ctx.backend, old, "drain")
+        plan.linked = r.switched = True
+        host.run(chain([rc.switch(ctx.layout, r.target, r.previous), slots.record(ctx.layout, plan.new.name)]),
+                 timeout=60)
+        r.in_service = True
+    run.out.info(f"{host.name}: serves {r.target} ({plan.new.name} slot)")
+
+
+def stop_old_slots(run, ctx, fleet: Fleet, runs: dict, plans: dict[str, SlotRun], journal) -> None:
+    """The old slots of the switched hosts: their servers wait for 0 sessions and go to maint,
+    then the processes stop (SIGTERM: what is still in flight finishes)."""
+    hosts = [h for h in fleet.hosts if runs[h.name].switched]
+    if not hosts:
+        return
+
+    def work(host: Host) -> None:
+        plan = plans[host.name]
+        with journal.step("stop-old", host=host.name, release=runs[host.name].target) as notes:
+            notes.update(slot=plan.serving.name, process=plan.old.process)
+            drained = ctx.lb.drain(ctx.backend, slots.server(host.name, plan.serving), ctx.spec.drain.deadline,
+                                   ctx.spec.drain.interval)
+            notes.update(drain_seconds=round(drained.seconds, 2), sessions_left=drained.sessions_left)
+            plan.old_stopped = True
+            host.run(_quiet(ctx.manager.stop_command(plan.old)), timeout=120)
+
+    _raise_failed(fleet.run(work, hosts=hosts, size=len(hosts), max_fail=len(hosts)), "stopping the old slots")
+
+
+def smoke_checks(run, ctx, ex, plans: dict[str, SlotRun], release_id: str,
+                 token: Secret | None) -> list[gates.SmokeResult]:
+    """The runbook's smoke checks against each host's serving slot, after the last batch."""
+    if not ctx.spec.checks:
+        return []
+    bases = [f"http://{plans[h.name].address}:{plans[h.name].new.port}" for h in ctx.hosts]
+    with ex.step("smoke", release=release_id) as notes:
+        results = gates.run_smoke(ctx.spec, bases, token)
+        notes["checks"] = [r.as_dict() for r in results]
+        for result in results:
+            run.out.item("pass" if result.ok else "fail", f"smoke: {result.name}", f"{result.url}: {result.detail}")
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise StepFailed(f"smoke check {failed[0].name!r} failed at {failed[0].url}: {failed[0].detail}"
+                             + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
+    return results
+
+
+# -- undo --------------------------------------------------------------------------------------------------------
+def undo_host(run, ctx, host: Host, r, plan: SlotRun) -> None:
+    """Before the switch: stop the new slot. After it: the old slot serves again, then stop the new."""
+    if plan.linked:
+        before = r.before
+        links = rc.switch(ctx.layout, before.current, before.previous) if before.current \
+            else rc.unlink(ctx.layout, "current")
+        host.run(chain([links, slots.record(ctx.layout, plan.serving.name)]), timeout=60)
+    if plan.old_stopped and r.before.current:
+        releases.apply(host, releases.restart_steps(ctx.manager, plan.old))
+        gate = worker_gate.wait_ready(host, ctx.manager, plan.old, _url(ctx, plan.address, plan.serving),
+                                      r.before.current, ctx.spec.health)
+        if not gate.ok:
+            raise StepFailed(f"{host.name}: {plan.serving.name} slot restarted on {r.before.current} but {gate.reason}")
+    if plan.moved:   # the old slot's server serves again before the new one's drains
+        ctx.lb.set_state(ctx.backend, slots.server(host.name, plan.serving), "ready")
+        ctx.lb.drain(ctx.backend, slots.server(host.name, plan.new), ctx.spec.drain.deadline,
+                     ctx.spec.drain.interval)
+        r.in_service = False
+    if plan.started:
+        host.run(_quiet(ctx.manager.stop_command(plan.program)), timeout=120)
+    r.note = "switched back" if plan.moved else "new slot stopped"
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+def _url(ctx, address: str, where: slots.Slot) -> str:
+    return f"http://{address}:{where.port}{ctx.config.health_path}"
+
+
+def _quiet(command: Command) -> Command:
+    """A stop that finds nothing running is fine."""
+    return Command(command.parts + (rc.QUIET_ERR, OR, "true"))
+
+
+@contextmanager
+def explained(host: Host, program: Program, notes: dict) -> Iterator[None]:
+    """A failed start or gate carries the slot's last error-log line."""
+    try:
+        yield
+    except StepFailed as exc:
+        log = program.log_file("err")
+        try:
+            lines = host.run(rc.tail(log), check=False, timeout=15).stdout.strip().splitlines()
+        except Exception:
+            lines = []
+        if not lines:
+            raise
+        notes["log_tail"] = lines
+        raise StepFailed(f"{exc} (last line of {log}: {lines[-1].strip()[:300]})") from None
+
+
+def _raise_failed(result, what: str) -> None:
+    if result.ok:
+        return
+    detail = "; ".join(o.error or "failed" for o in result.failed) or "stopped"
+    raise StepFailed(f"{what} failed on {', '.join(o.host for o in result.failed)}: {detail}")
+

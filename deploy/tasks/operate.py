@@ -5,20 +5,25 @@ from __future__ import annotations
 import re
 import threading
 
-from deploy import logs as logs_mod
-from deploy import restart as restart_mod
 from deploy.cli import Run, deploy_task
 from deploy.errors import EXIT_FAILED, ConfigError
+from deploy.lazy import lazy
 from deploy.targets import HOST_HELP, ROLE_HELP
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds, whole_number
 
+# the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
+logs_mod = lazy("deploy.logs")
+restart_mod = lazy("deploy.restart")
+
 APP = "the app: api or web (default api)"
+DEFAULT_LINES = 100      # logs --lines
+MAX_LINES = 10_000
 
 
 @deploy_task(namespace="tasks", iterable=["host"], help={
     "app": APP,
     "host": "only this host (repeat the flag, or give a comma list); default every host of the app",
-    "lines": f"the last N lines of each stream (out, err) per host (default {logs_mod.DEFAULT_LINES})",
+    "lines": f"the last N lines of each stream (out, err) per host (default {DEFAULT_LINES})",
     "follow": "then stream new lines from every host at once until Ctrl-C "
               "(with --json: one JSON object per line, then the summary)",
     "grep": "only lines matching this regular expression (Python syntax; of the last --lines lines, "
@@ -27,9 +32,9 @@ APP = "the app: api or web (default api)"
 def logs(run: Run, app: str = "api", host: list = None, lines: str = None, follow: bool = False,
          grep: str = None):
     """Show an app's logs from each host (pm2 logs / supervisorctl tail / journalctl), host-prefixed."""
-    count = whole_number(lines, "lines", logs_mod.DEFAULT_LINES)
-    if count > logs_mod.MAX_LINES:
-        raise ConfigError(f"--lines must be at most {logs_mod.MAX_LINES}")
+    count = whole_number(lines, "lines", DEFAULT_LINES)
+    if count > MAX_LINES:
+        raise ConfigError(f"--lines must be at most {MAX_LINES}")
     wanted = line_filter(grep)
     src = logs_mod.source(run.env, app, logs_mod.host_names(host))
     names = [h.name for h in src.hosts]

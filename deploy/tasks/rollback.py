@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from deploy import phase2 as p2
 from deploy import targets
 from deploy.targets import HOST_HELP, ROLE_HELP
 from deploy.cli import Run, deploy_task
+from deploy.lazy import lazy
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
+
+p2 = lazy("deploy.phase2")   # loads when the task runs: --list and --help stay light (deploy/lazy.py)
 
 
 @deploy_task(namespace="rollback", help={

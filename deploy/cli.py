@@ -15,18 +15,19 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from invoke import Task, task
 from invoke.exceptions import Exit, ParseError
 
-from deploy import config as config_mod
 from deploy import progress
 from deploy.errors import EXIT_FAILED, EXIT_OK, DeployError
-from deploy.output import Output
-from deploy.preflight_spec import enforce_env_rules, load_spec
 from deploy.run import Run
 from deploy.secrets import mask
+
+if TYPE_CHECKING:   # config (pydantic) and output (rich) load when a task runs, not for --list/--help
+    from deploy.config import DatabaseConfig, Environment
+    from deploy.output import Output
 
 ENV_HELP = "environment to use (environments/<name>.yaml); default $DEPLOY_ENV or 'local'"
 JSON_HELP = "print one JSON summary on stdout (for CI) instead of human output"
@@ -99,6 +100,10 @@ def deploy_task(help: dict[str, str] | None = None, namespace: str | None = None
 
         @functools.wraps(body)
         def wrapper(c, *args, **kwargs):
+            from deploy import config as config_mod
+            from deploy.output import Output
+            from deploy.preflight_spec import enforce_env_rules, load_spec
+
             env_name = kwargs.get("env")
             json_mode = bool(kwargs.get("json"))
             out = Output(json_mode=json_mode)

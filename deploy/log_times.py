@@ -17,7 +17,6 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
-from deploy.config import parse_duration
 from deploy.errors import ConfigError
 
 SINCE_HELP = ("only lines written since then: a duration back from now (10m, 1h30m) or an ISO time "
@@ -111,6 +110,7 @@ def parse_since(value: str, now: datetime) -> datetime:
     """--since: a duration back from `now` (10m, 1h30m, 90) or an ISO time -> an aware time."""
     text = str(value).strip()
     try:
+        from deploy.config import parse_duration   # config (pydantic) loads when --since is used
         return now - timedelta(seconds=parse_duration(text))
     except ValueError:
         pass

@@ -25,8 +25,6 @@ from deploy.process.base import ProcessManager, Program
 from deploy.secrets import mask, mask_data
 
 BOTH = Op("2>&1")
-DEFAULT_LINES = 100
-MAX_LINES = 10_000
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 

@@ -19,10 +19,11 @@ import time
 from typing import Any, Callable
 from urllib.parse import urlparse
 
-import requests
-
 from deploy.config import Environment
+from deploy.lazy import lazy
 from deploy.secrets import mask, mask_data, reveal
+
+requests = lazy("requests")   # HTTP loads when a message is posted (deploy/lazy.py)
 
 OUTCOMES = ("started", "succeeded", "failed", "undone")
 ICONS = {"started": ":arrow_forward:", "succeeded": ":white_check_mark:", "failed": ":x:",

@@ -12,9 +12,8 @@ from pydantic import Field
 from deploy.config import Duration, Environment, Model, read_yaml, validate
 from deploy.errors import ConfigError
 from deploy.secrets import reveal
+from deploy.preflight_sections import SECTIONS  # noqa: F401 (the checklist's sections, re-exported)
 from deploy.shipped import project_path
-
-SECTIONS = ("env", "commands", "database", "migrations", "hosts", "tls", "lb")
 
 
 class EnvRule(Model):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deploy.config import DatabaseConfig, Environment
-from deploy.output import Output
+if TYPE_CHECKING:   # config (pydantic) and output (rich) load when a task runs, not for --list/--help
+    from deploy.config import DatabaseConfig, Environment
+    from deploy.output import Output
 
 
 @dataclass

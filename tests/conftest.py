@@ -3,7 +3,7 @@
 import pytest
 
 from deploy import secrets
-from tests.support import strict
+from tests.support import order, strict
 
 pytest_plugins = [
     "tests.support.fleet",
@@ -17,6 +17,12 @@ def _forget_secrets():
     yield
     with secrets._lock:
         secrets._known.clear()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `long` head the xdist workers' shares, so none starts late (tests/support/order.py)."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    items[:] = order.long_first(items, lambda item: item.get_closest_marker("long") is not None, workers)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from deploy.db.schema_introspect import LiveIndex
-from deploy.diagnose.plans import Plan
-from deploy.diagnose.probes import Probe
+if TYPE_CHECKING:   # annotations only: db.diagnose --help reads Limits without loading the database code
+    from deploy.db.schema_introspect import LiveIndex
+    from deploy.diagnose.plans import Plan
+    from deploy.diagnose.probes import Probe
 
 TABLE = "SellerRatings"
 PROBLEM, WARN, OK = "problem", "warn", "ok"

@@ -6,10 +6,12 @@ with the known names, before anything connects.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-from deploy.config import Environment, HostConfig
 from deploy.errors import ConfigError
+
+if TYPE_CHECKING:   # annotations only: task modules read the flag help without loading config
+    from deploy.config import Environment, HostConfig
 
 HOST_HELP = "only this host (repeat the flag, or a comma list); default every host the task acts on"
 ROLE_HELP = "only hosts with this role (repeat, or a comma list), e.g. api"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from deploy.config import parse_duration
 from deploy.errors import ConfigError
 
 FORMATS = ("table", "csv")
@@ -61,6 +60,8 @@ def names(value: object, flag: str, allowed: Iterable[str]) -> list[str]:
 def duration(value: object, flag: str) -> float | None:
     if value in (None, ""):
         return None
+    from deploy.config import parse_duration   # config (pydantic) only when a duration is parsed
+
     try:
         return parse_duration(str(value).strip())
     except ValueError as exc:

@@ -12,11 +12,13 @@ import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from deploy.monitoring import queries as q
-from deploy.monitoring.criteria import Criterion
 from deploy.secrets import mask
+
+if TYPE_CHECKING:   # annotations only: monitor.metrics --help reads NAMES without the database code
+    from deploy.monitoring import queries as q
+    from deploy.monitoring.criteria import Criterion
 
 NAMES = ("daily", "distribution", "top-sellers", "weekly", "participation")
 

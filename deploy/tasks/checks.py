@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deploy import junit as junit_xml
 from deploy.cli import Run, deploy_task
 from deploy.errors import EXIT_FAILED, ConfigError, StepFailed
-from deploy.preflight import Item, run_preflight, summary
-from deploy.preflight_spec import SECTIONS, load_spec
+from deploy.preflight_sections import SECTIONS
+
+if TYPE_CHECKING:
+    from deploy.preflight import Item
 
 
 def _sections(value: str | None, flag: str) -> set[str]:
@@ -28,6 +31,9 @@ def _sections(value: str | None, flag: str) -> set[str]:
 })
 def preflight(run: Run, only: str = None, skip: str = None, junit: str = None):
     """Run the pre-deployment checklist: env vars, app commands, database, migrations, hosts, TLS, LB."""
+    from deploy.preflight import run_preflight, summary   # the checks' libraries load when they run
+    from deploy.preflight_spec import load_spec
+
     only_set, skip_set = _sections(only, "only"), _sections(skip, "skip")
     report = _junit_path(junit)
     spec = load_spec(Path(run.env.root))

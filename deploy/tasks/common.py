@@ -6,7 +6,6 @@ than invoke's traceback (invoke would convert `--limit abc` itself, and fail lou
 
 from __future__ import annotations
 
-from deploy.config import parse_duration
 from deploy.errors import ConfigError
 
 DRY_RUN = "print exactly what would run (SQL, commands; secrets masked) and change nothing"
@@ -16,6 +15,8 @@ LOCK_WAIT = "wait up to SECONDS (or 90s, 5m, 1h30m) for another deploy's lock in
 def lock_wait_seconds(value: str | float | None) -> float:
     if value in (None, ""):
         return 0.0
+    from deploy.config import parse_duration   # config (pydantic) only when a task runs
+
     try:
         return parse_duration(value)
     except ValueError:

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from deploy.cli import Run, deploy_task, non_interactive
-from deploy.database_phases import open_db, phase1, schema_spec, sql_root, take_backup
-from deploy.db import backup as db_backup
-from deploy.db import journal, migrate, odbc, schema
-from deploy.db.backup_commands import pg_restore as pg_restore_command
-from deploy.db.connect import sqlite_path
-from deploy.db.backup import BackupRecord
 from deploy.errors import EXIT_FAILED, ConfigError
-from deploy.executor import executing
+from deploy.lazy import lazy
 from deploy.secrets import reveal
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
+
+if TYPE_CHECKING:
+    from deploy.db.backup import BackupRecord
+
+# the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
+phases = lazy("deploy.database_phases")
+db_backup = lazy("deploy.db.backup")
+journal = lazy("deploy.db.journal")
+migrate = lazy("deploy.db.migrate")
+odbc = lazy("deploy.db.odbc")
+schema = lazy("deploy.db.schema")
+executor = lazy("deploy.executor")
 
 
 @deploy_task()
 def status(run: Run):
     """Show every migration: applied, pending, drifted (file changed) or missing (file gone)."""
-    with open_db(run) as db:
-        states = migrate.status(db, sql_root(run))
+    with phases.open_db(run) as db:
+        states = migrate.status(db, phases.sql_root(run))
     run.out.table(None, ["version", "name", "state", "applied at", "by"],
                   [(s.version, s.name, s.state,
                     s.applied.applied_at if s.applied else "", s.applied.applied_by if s.applied else "")
@@ -35,7 +42,7 @@ def status(run: Run):
 @deploy_task(name="migrate", help={"dry_run": DRY_RUN, "lock_wait": LOCK_WAIT})
 def migrate_(run: Run, dry_run: bool = False, lock_wait: str = None):
     """Apply pending migrations (after a verified backup), each in one transaction with its row."""
-    result = phase1(run, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait), hooks=False, phase="migrate")
+    result = phases.phase1(run, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait), hooks=False, phase="migrate")
     if dry_run:
         run.out.line(result.dry_run_sql or "-- nothing pending")
         return {"dry_run": True, "sql": result.dry_run_sql or ""}
@@ -49,8 +56,8 @@ def migrate_(run: Run, dry_run: bool = False, lock_wait: str = None):
 @deploy_task()
 def verify(run: Run):
     """Compare the live schema with checks/schema.yaml; list every difference (exit 1 if any)."""
-    with open_db(run) as db:
-        differences = schema.verify(db, schema_spec(run))
+    with phases.open_db(run) as db:
+        differences = schema.verify(db, phases.schema_spec(run))
     for line in differences:
         run.out.item("fail", line)
     run.out.line("schema matches checks/schema.yaml" if not differences
@@ -61,8 +68,8 @@ def verify(run: Run):
 @deploy_task(help={"lock_wait": LOCK_WAIT})
 def backup(run: Run, lock_wait: str = None):
     """Take a verified backup now (read back in full), journal it, keep the newest N."""
-    with executing(run, "backup", lock_wait_seconds(lock_wait)) as ex:
-        record = take_backup(run, ex)
+    with executor.executing(run, "backup", lock_wait_seconds(lock_wait)) as ex:
+        record = phases.take_backup(run, ex)
     return {"backup": record.as_dict()}
 
 
@@ -101,9 +108,9 @@ def restore(run: Run, backup: str = None, confirm: bool = False, lock_wait: str 
         answer = input(f"Type the database name ({label}) to replace it with backup {backup}: ")
         if answer.strip() != label:
             raise ConfigError("not confirmed; nothing changed")
-    with executing(run, "restore", lock_wait_seconds(lock_wait)) as ex:
+    with executor.executing(run, "restore", lock_wait_seconds(lock_wait)) as ex:
         # the current state first, so a restore can be undone too; never prune the one we restore
-        before = take_backup(run, ex, protect=[record.id])
+        before = phases.take_backup(run, ex, protect=[record.id])
         journal_so_far = journal.query(ex.db, limit=None)
         with ex.step("restore", details={"backup": record.id, "restore_point": before.id}) as notes:
             db_backup.restore(run.database, Path(run.env.root), record)
@@ -121,16 +128,19 @@ def _find_backup(run: Run, backup_id: str) -> BackupRecord:
         raise ConfigError(f"unknown backup id {backup_id!r} (newest: {known})")
     path = files[backup_id]
     sha = None
-    with open_db(run) as db:   # the checksum journaled when it was taken, if we have it
+    with phases.open_db(run) as db:   # the checksum journaled when it was taken, if we have it
         for event in journal.query(db, action="backup", environment=env.name, limit=500):
             if event.details.get("id") == backup_id:
                 sha = event.details.get("sha256")
                 break
-    return BackupRecord(backup_id, env.database.dialect, str(path), path.stat().st_size, sha, True)
+    return db_backup.BackupRecord(backup_id, env.database.dialect, str(path), path.stat().st_size, sha, True)
 
 
 def _restore_plan(run: Run, record) -> dict:
     """What db.restore would do, step by step; nothing is read but the backup list."""
+    from deploy.db.backup_commands import pg_restore as pg_restore_command
+    from deploy.db.connect import sqlite_path
+
     db = run.env.database
     if db.dialect == "sqlite":
         action = f"copy {record.path} over {sqlite_path(db, Path(run.env.root))} with SQLite's backup API"

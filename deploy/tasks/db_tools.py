@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from typing import TYPE_CHECKING
 
 from deploy.cli import Run, deploy_task
 from deploy.commands.shell import Command, chain, cmd, sh
-from deploy.config import ClientCommand, Environment, HostConfig
-from deploy.database_phases import open_db, sql_root
-from deploy.diagnose.collect import gather
 from deploy.diagnose.model import Limits
-from deploy.diagnose.report import as_dict, show
-from deploy.diagnose.rules import findings, has_problem
 from deploy.errors import EXIT_FAILED, ConfigError, StepFailed
-from deploy.executor import executing
-from deploy.hosts import Fleet, LocalHost
+from deploy.lazy import lazy
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds, whole_number
+
+if TYPE_CHECKING:
+    from deploy.config import ClientCommand, Environment
+
+# the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
+phases = lazy("deploy.database_phases")
+executor = lazy("deploy.executor")
+hosts = lazy("deploy.hosts")
 
 DEFAULTS = Limits()
 REPEAT = 3
@@ -34,10 +37,14 @@ def diagnose(run: Run, verbose: bool = False, repeat: str = None, slow_ms: str =
     limits = Limits(large_rows=whole_number(large_rows, "large-rows", DEFAULTS.large_rows),
                     slow_ms=whole_number(slow_ms, "slow-ms", int(DEFAULTS.slow_ms)))
     runs = whole_number(repeat, "repeat", REPEAT)
+    from deploy.diagnose.collect import gather
+    from deploy.diagnose.report import as_dict, show
+    from deploy.diagnose.rules import findings, has_problem
+
     run.out.info("diagnose: reading indexes and row counts, explaining the app's queries, timing the "
                  "monitoring queries ...")
-    with open_db(run) as db:
-        evidence = gather(db, sql_root(run), runs, verbose)
+    with phases.open_db(run) as db:
+        evidence = gather(db, phases.sql_root(run), runs, verbose)
     found = findings(evidence, limits)
     show(run.out, evidence, found, verbose)
     return {**as_dict(evidence, found, verbose), "_exit_code": EXIT_FAILED if has_problem(found) else 0}
@@ -59,7 +66,7 @@ def client(run: Run, name: str = None, dry_run: bool = False, lock_wait: str = N
         run.out.line(f"{where}: {line}")
         return {**summary, "dry_run": True, "command": str(line)}
     run.out.info(f"db.client {name}: {command.run} ({where})")
-    with executing(run, "db-client", wait) as ex:
+    with executor.executing(run, "db-client", wait) as ex:
         with ex.step(name, details=dict(summary)) as notes:
             outcomes = run_client(run.env, command, line)
             notes["hosts"] = [{"host": h, "ok": ok, "output": _last(text)} for h, ok, text in outcomes]
@@ -101,12 +108,14 @@ def client_line(env: Environment, command: ClientCommand) -> Command:
 
 def run_client(env: Environment, command: ClientCommand, line: Command) -> list[tuple[str, bool, str]]:
     """(host, ok, output or error) per host that ran it."""
+    from deploy.config import HostConfig
+
     if command.where == "local":
-        host = LocalHost(HostConfig(name="local", transport="local"), command.timeout)
+        host = hosts.LocalHost(HostConfig(name="local", transport="local"), command.timeout)
         result = host.run(line, timeout=command.timeout, check=False)
         text = (result.stdout if result.ok else (result.stderr or result.stdout)).strip()
         return [("local", result.ok, text if result.ok else f"exited {result.exit_code}: {_last(text)}")]
-    with Fleet(env, env.hosts_with(command.where)) as fleet:
+    with hosts.Fleet(env, env.hosts_with(command.where)) as fleet:
         outcome = fleet.run(lambda h: h.run(line, timeout=command.timeout).stdout.strip())
     return [(o.host, o.ok, (o.value or "") if o.ok else (o.error or "failed")) for o in outcome.outcomes]
 

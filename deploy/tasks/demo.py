@@ -12,17 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import requests
 from invoke import task
 from invoke.exceptions import Exit
 
-from deploy import config
 from deploy.cli import ContractTask
-from deploy.db.connect import connect, has_table
-from deploy.demo_claims import ABUSE_RULE, alert_problems, traffic_problems
-from deploy.monitoring import alerts_spec
-from deploy.rollout_traffic import serve_users
-from deploy.traffic import buyer_seller_pairs, rate_sellers
+from deploy.lazy import lazy
+
+# loaded when the demo runs: --list and --help stay light (deploy/lazy.py)
+requests = lazy("requests")
+config = lazy("deploy.config")
+db_connect = lazy("deploy.db.connect")
+claims = lazy("deploy.demo_claims")
+alerts_spec = lazy("deploy.monitoring.alerts_spec")
+rollout_traffic = lazy("deploy.rollout_traffic")
+traffic = lazy("deploy.traffic")
 
 DEMO_USERS, DEMO_ORDERS, DEMO_RATINGS = 300, 900, 60
 
@@ -62,8 +65,8 @@ def seed_database(env_name: str) -> int:
         return 0
     path = env.path(env.database.path)
     if path.exists():
-        with connect(env.database, Path(env.root)) as db:
-            if has_table(db, "Users"):
+        with db_connect.connect(env.database, Path(env.root)) as db:
+            if db_connect.has_table(db, "Users"):
                 print(f"{path} holds the marketplace: keeping it (delete .work/ to start over)")
                 return 0
         path.unlink()          # an empty file (not the marketplace): make it anew
@@ -88,15 +91,15 @@ def app_traffic(env_name: str) -> int:
         print(f"the deployed API does not answer at {base}/health: {exc}", file=sys.stderr)
         return 1
     print(f"API {base}: version {health.get('version')}, database {health.get('database')}")
-    with connect(env.database, Path(env.root)) as db:
-        pairs = buyer_seller_pairs(db, DEMO_RATINGS)
-    report = rate_sellers(base, env.env["JWT_SECRET"], pairs, deadline=60)
+    with db_connect.connect(env.database, Path(env.root)) as db:
+        pairs = traffic.buyer_seller_pairs(db, DEMO_RATINGS)
+    report = traffic.rate_sellers(base, env.env["JWT_SECRET"], pairs, deadline=60)
     statuses = ", ".join(f"{code}: {n}" for code, n in sorted(report.statuses.items()))
     print(f"{report.requests} requests in {report.seconds:.1f}s ({statuses}); "
           f"{report.ratings_created} ratings created"
           + (f", {sum(report.refusals.values())} already rated" if report.refusals else ""))
     OBSERVED.burst = report.ratings_created
-    return _claims_hold(traffic_problems(report, len(pairs)), "buyers rate their sellers")
+    return _claims_hold(claims.traffic_problems(report, len(pairs)), "buyers rate their sellers")
 
 
 def abuse_alert(env_name: str) -> int:
@@ -116,11 +119,16 @@ def abuse_alert(env_name: str) -> int:
         print(f"  {a['rule']:<14} {a['subject']:<10} {a['state'].upper() if a['fired'] else a['state']:<11} "
               f"{a['message']}", flush=True)
     min_ratings = alerts_spec.load(Path(config.load(env_name).root)).rating_spike.min_ratings
-    problems = alert_problems(proc.returncode, alerts, OBSERVED.burst, min_ratings)
+    problems = claims.alert_problems(proc.returncode, alerts, OBSERVED.burst, min_ratings)
     if not problems and proc.returncode == 1:
-        print(f"(exit 1, as expected: {ABUSE_RULE} fired - the demo's burst of ratings against an empty "
+        print(f"(exit 1, as expected: {claims.ABUSE_RULE} fired - the demo's burst of ratings against an empty "
               "history is the kind of spike the abuse rule exists for)", flush=True)
     return _claims_hold(problems, "the abuse rule fires on the demo's burst, nothing else fires")
+
+
+def serve_users(env_name: str) -> int:
+    """Users at the current stage: API reads, seller pages, who sees the rating UI."""
+    return rollout_traffic.serve_users(env_name)
 
 
 # Every phase implemented so far, in the order the runbook runs them. Invoke steps are the very

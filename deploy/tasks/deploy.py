@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from deploy import phase2 as p2
 from deploy.cli import Run, deploy_task
 from deploy.errors import ConfigError
 from deploy.junit import Case, writable
 from deploy.junit import write as junit_write
 from deploy.engine.targets import HOST_HELP, ROLE_HELP
+from deploy.lazy import lazy
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
+
+p2 = lazy("deploy.phase2")   # loads when a task runs: --list and --help stay light (deploy/lazy.py)
 
 JUNIT = "also write the health gates and smoke checks as a JUnit XML report to PATH (for CI)"
 ARTIFACT = ("a CI build to release instead of building here: a release folder or a .tar.gz "

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from deploy.cli import Run, deploy_task
-from deploy.database_phases import phase1 as run_phase1, phase4 as run_phase4, open_db
-from deploy.db import journal
+from deploy.lazy import lazy
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds, whole_number
+
+# the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
+phases = lazy("deploy.database_phases")
+journal = lazy("deploy.db.journal")
 
 
 @deploy_task(namespace="deploy", help={"dry_run": DRY_RUN, "lock_wait": LOCK_WAIT})
 def phase1(run: Run, dry_run: bool = False, lock_wait: str = None):
     """Phase 1: verified backup, pending migrations, schema verification, post-migrate hooks."""
-    result = run_phase1(run, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait))
+    result = phases.phase1(run, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait))
     if dry_run:
         run.out.line(result.dry_run_sql or "-- nothing pending: phase 1 would change nothing")
         return {"dry_run": True, "sql": result.dry_run_sql or "", "nothing_pending": result.nothing_pending}
@@ -31,7 +34,7 @@ def phase1(run: Run, dry_run: bool = False, lock_wait: str = None):
 @deploy_task(namespace="deploy", help={"dry_run": DRY_RUN, "lock_wait": LOCK_WAIT})
 def phase4(run: Run, dry_run: bool = False, lock_wait: str = None):
     """Phase 4: verified backup, set-based backfill of rating aggregates, prove zero discrepancies."""
-    result = run_phase4(run, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait))
+    result = phases.phase4(run, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait))
     if dry_run:
         run.out.line(result.dry_run_sql or "")
         return {"dry_run": True, "sql": result.dry_run_sql}
@@ -51,7 +54,7 @@ def phase4(run: Run, dry_run: bool = False, lock_wait: str = None):
 def history(run: Run, phase: str = None, action: str = None, limit: str = None):
     """List the journal: who did what, where, when, and how it ended."""
     count = whole_number(limit, "limit", default=30)
-    with open_db(run) as db:
+    with phases.open_db(run) as db:
         events = journal.query(db, phase=phase, action=action, environment=run.env.name, limit=count)
     run.out.table(None, ["at (UTC)", "phase", "action", "host", "release", "actor", "outcome", "ms"],
                   [(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.phase, e.action, e.host or "", e.release or "",

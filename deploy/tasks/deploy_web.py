@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from deploy import phase3 as p3
 from deploy.cli import Run, deploy_task
+from deploy.lazy import lazy
 from deploy.monitoring.flags import duration
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
+
+p3 = lazy("deploy.phase3")   # loads when the task runs: --list and --help stay light (deploy/lazy.py)
 
 HELP = {
     "rollout": "move the rating feature to N% of users: one of the environment's rollout.stages "

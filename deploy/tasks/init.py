@@ -9,10 +9,8 @@ from pathlib import Path
 from invoke import task
 from invoke.exceptions import Exit
 
-from deploy import config
 from deploy.cli import ContractTask
 from deploy.errors import EXIT_BAD_INPUT
-from deploy.output import Output
 from deploy.shipped import shipped
 
 STARTER = "templates/init/local.yaml"
@@ -33,6 +31,9 @@ def plan(target: Path) -> list[tuple[Path, Path | None]]:
                                        "current folder); existing files are kept, never overwritten"})
 def init(c, dir=None):
     """Start a deploy repository: environments/local.yaml, checks/, sql/, .env (a random JWT_SECRET)."""
+    from deploy import config   # config (pydantic) and output (rich) load when the task runs
+    from deploy.output import Output
+
     out = Output()
     target = Path(dir).expanduser().resolve() if dir else config.project_root()
     if target.exists() and not target.is_dir():

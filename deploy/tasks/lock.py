@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from deploy.cli import Run, deploy_task
-from deploy.db import hold as deploy_hold
-from deploy.db import journal
-from deploy.db import lock as deploy_lock
-from deploy.db.connect import connect
 from deploy.errors import ConfigError, LockHeld
+from deploy.lazy import lazy
 from deploy.tasks.common import LOCK_WAIT, lock_wait_seconds
+
+# the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
+deploy_hold = lazy("deploy.db.hold")
+journal = lazy("deploy.db.journal")
+deploy_lock = lazy("deploy.db.lock")
+db_connect = lazy("deploy.db.connect")
 
 PHASE = "lock"
 
@@ -18,7 +21,7 @@ PHASE = "lock"
 def lock_state(run: Run) -> dict:
     """The hold (if any) and the deploy running under the lock now (if any), as --json fields."""
     root = Path(run.env.root)
-    db = connect(run.database, root)
+    db = db_connect.connect(run.database, root)
     try:
         held = deploy_hold.current(db, run.env.name)
         running = None
@@ -71,7 +74,7 @@ def acquire(run: Run, message: str = None, lock_wait: str = None):
     # under the session lock: never while a deploy runs, and no deploy starts half-way through
     with deploy_lock.acquire(run.database, root, run.actor, run.task, wait_seconds=lock_wait_seconds(lock_wait),
                              environment=run.env.name, respect_hold=False):
-        db = connect(run.database, root)
+        db = db_connect.connect(run.database, root)
         try:
             existing = deploy_hold.current(db, run.env.name)
             if existing is not None:
@@ -91,7 +94,7 @@ def release(run: Run, lock_wait: str = None):
     root = Path(run.env.root)
     with deploy_lock.acquire(run.database, root, run.actor, run.task, wait_seconds=lock_wait_seconds(lock_wait),
                              environment=run.env.name, respect_hold=False):
-        db = connect(run.database, root)
+        db = db_connect.connect(run.database, root)
         try:
             held = deploy_hold.current(db, run.env.name)
             if held is not None:

@@ -6,16 +6,25 @@ from dataclasses import asdict
 from pathlib import Path
 
 from deploy.cli import Run, deploy_task
-from deploy.database_phases import open_db, sql_root
-from deploy.db import aggregates
-from deploy.db.connect import has_table
 from deploy.errors import EXIT_FAILED, ConfigError
-from deploy.monitoring import alerting, alerts_spec, collect, criteria, flags, periods, present, report_html, tabular
-from deploy.monitoring import alerts as rules
-from deploy.monitoring.webhook import check_url
-from deploy.monitoring.recalculate import recalculate as run_recalculate
+from deploy.lazy import lazy
+from deploy.monitoring import flags, periods, tabular
 from deploy.secrets import register
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
+
+# the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
+phases = lazy("deploy.database_phases")
+aggregates = lazy("deploy.db.aggregates")
+db_connect = lazy("deploy.db.connect")
+alerting = lazy("deploy.monitoring.alerting")
+alerts_spec = lazy("deploy.monitoring.alerts_spec")
+collect = lazy("deploy.monitoring.collect")
+criteria = lazy("deploy.monitoring.criteria")
+present = lazy("deploy.monitoring.present")
+report_html = lazy("deploy.monitoring.report_html")
+rules = lazy("deploy.monitoring.alerts")
+webhooks = lazy("deploy.monitoring.webhook")   # not `webhook`: monitor.alerts has a --webhook flag
+recalculation = lazy("deploy.monitoring.recalculate")
 
 FORMAT = "table (default) or csv; --csv is short for --format csv (--json for JSON)"
 
@@ -23,10 +32,10 @@ FORMAT = "table (default) or csv; --csv is short for --format csv (--json for JS
 @deploy_task()
 def verify(run: Run):
     """Compare stored seller aggregates with the actual ratings in one set-based query (exit 1 if any differ)."""
-    with open_db(run) as db:
-        if not has_table(db, "SellerRatings"):
+    with phases.open_db(run) as db:
+        if not db_connect.has_table(db, "SellerRatings"):
             raise ConfigError("no SellerRatings table yet: run deploy.phase1 first")
-        found = aggregates.discrepancies(db, sql_root(run))
+        found = aggregates.discrepancies(db, phases.sql_root(run))
     if found:
         run.out.table("Aggregate discrepancies",
                       ["seller", "name", "stored total", "actual total", "stored positive",
@@ -51,9 +60,9 @@ def metrics(run: Run, days=None, weeks=None, only=None, format=None, csv=False):
     chosen = flags.names(only, "only", tabular.NAMES)
     fmt = flags.output_format(format, csv)
     flags.not_both_json(fmt, run.out.json_mode)
-    with open_db(run) as db:
+    with phases.open_db(run) as db:
         collect.require_ratings(db)
-        e = collect.engagement(db, periods.utc_now().date(), n_days, n_weeks, sql_root(run))
+        e = collect.engagement(db, periods.utc_now().date(), n_days, n_weeks, phases.sql_root(run))
     present.show(run.out, tabular.engagement(e, chosen, collect.MIN_RATINGS), fmt)
     data = {"daily": e.per_day, "distribution": e.distribution, "top_sellers": e.top_sellers,
             "weekly": e.weekly, "participation": e.participation}
@@ -63,7 +72,7 @@ def metrics(run: Run, days=None, weeks=None, only=None, format=None, csv=False):
 @deploy_task(help={"dry_run": DRY_RUN, "lock_wait": LOCK_WAIT})
 def recalculate(run: Run, dry_run=False, lock_wait=None):
     """Recompute seller aggregates from the ratings (set-based, after a verified backup, journaled)."""
-    result = run_recalculate(run, dry_run=bool(dry_run), lock_wait=lock_wait_seconds(lock_wait))
+    result = recalculation.recalculate(run, dry_run=bool(dry_run), lock_wait=lock_wait_seconds(lock_wait))
     if dry_run:
         run.out.line(f"-- {result.before} seller(s) disagree now; this would run:")
         run.out.line(result.dry_run_sql or "")
@@ -118,9 +127,9 @@ def report(run: Run, days=None, html=None, format=None, csv=False):
     if html is not None and not str(html).strip():
         raise ConfigError("--html: expected a file path")
     spec = alerts_spec.load(Path(run.env.root))
-    with open_db(run) as db:
+    with phases.open_db(run) as db:
         collect.require_ratings(db)
-        data = collect.report(run.env, db, spec, n_days, periods.utc_now(), sql_root(run))
+        data = collect.report(run.env, db, spec, n_days, periods.utc_now(), phases.sql_root(run))
     present.show(run.out, [tabular.criteria(data.criteria, n_days)], fmt)
     tally = criteria.counts(data.criteria)
     if fmt == "table":
@@ -137,6 +146,6 @@ def report(run: Run, days=None, html=None, format=None, csv=False):
 def webhook_url(value) -> str | None:
     if value in (None, ""):
         return None
-    url = check_url(str(value))
+    url = webhooks.check_url(str(value))
     register(url)              # a Slack webhook URL is a credential: masked wherever it would print
     return url

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from deploy.cli import Run, deploy_task
-from deploy.monitoring import alerts_spec, am_config, prom_rules, rendered
+from deploy.lazy import lazy
+from deploy.monitoring import rendered
+
+# the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
+alerts_spec = lazy("deploy.monitoring.alerts_spec")
+am_config = lazy("deploy.monitoring.am_config")
+prom_rules = lazy("deploy.monitoring.prom_rules")
 
 OUT = "write the file to PATH (replaced only when it passed --check); default: print it"
 

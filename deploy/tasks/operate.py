@@ -6,23 +6,29 @@ import re
 import threading
 from datetime import datetime, timezone
 
-from deploy import log_times, progress, targets
-from deploy import logs as logs_mod
-from deploy import restart as restart_mod
+from deploy import log_times, progress
 from deploy.cli import Run, deploy_task
 from deploy.errors import EXIT_FAILED, ConfigError
+from deploy.engine import targets
 from deploy.engine.targets import HOST_HELP, ROLE_HELP
+from deploy.lazy import lazy
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds, whole_number
 
+# the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
+logs_mod = lazy("deploy.logs")
+restart_mod = lazy("deploy.restart")
+
 APP = "the app: api or web (default api)"
+DEFAULT_LINES = 100      # logs --lines
+MAX_LINES = 10_000
 
 
 @deploy_task(namespace="tasks", iterable=["host", "role"], help={
     "app": APP,
     "host": "only this host (repeat the flag, or give a comma list); default every host of the app",
     "role": ROLE_HELP,
-    "lines": f"the last N lines of each stream (out, err) per host (default {logs_mod.DEFAULT_LINES}; "
-             f"with --since {logs_mod.MAX_LINES}, the lines then kept by their time)",
+    "lines": f"the last N lines of each stream (out, err) per host (default {DEFAULT_LINES}; "
+             f"with --since {MAX_LINES}, the lines then kept by their time)",
     "follow": "then stream new lines from every host at once until Ctrl-C "
               "(with --json: one JSON object per line, then the summary)",
     "grep": "only lines matching this regular expression (Python syntax; of the last --lines lines, "
@@ -32,9 +38,9 @@ APP = "the app: api or web (default api)"
 def logs(run: Run, app: str = "api", host: list = None, role: list = None, lines: str = None,
          follow: bool = False, grep: str = None, since: str = None):
     """Show an app's logs from each host (pm2 logs / supervisorctl tail / journalctl), host-prefixed."""
-    count = whole_number(lines, "lines", logs_mod.MAX_LINES if since and not follow else logs_mod.DEFAULT_LINES)
-    if count > logs_mod.MAX_LINES:
-        raise ConfigError(f"--lines must be at most {logs_mod.MAX_LINES}")
+    count = whole_number(lines, "lines", MAX_LINES if since and not follow else DEFAULT_LINES)
+    if count > MAX_LINES:
+        raise ConfigError(f"--lines must be at most {MAX_LINES}")
     wanted = line_filter(grep, since)
     src = logs_mod.source(run.env, app, logs_mod.host_names(host), targets.names(role))
     names = [h.name for h in src.hosts]

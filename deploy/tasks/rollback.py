@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from deploy import phase2 as p2
 from deploy.engine import targets
-from deploy.engine.context import AppContext
 from deploy.engine.targets import HOST_HELP, ROLE_HELP
 from deploy.cli import Run, deploy_task
+from deploy.lazy import lazy
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
+
+p2 = lazy("deploy.phase2")   # loads when the task runs: --list and --help stay light (deploy/lazy.py)
 
 
 @deploy_task(namespace="rollback", help={
@@ -20,7 +21,7 @@ from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
 def backend(run: Run, to: str = None, dry_run: bool = False, lock_wait: str = None, host: list = None,
             role: list = None):
     """Roll back phase 2: every API host to its previous release, rolling and health-gated."""
-    ctx = AppContext.load(run.env, p2.APP)
+    ctx = p2.AppContext.load(run.env, p2.APP)
     ctx.hosts = targets.select(run.env, ctx.hosts, host or [], role or [], p2.APP)
     outcome = p2.rollback_backend(run, to=to, dry_run=dry_run, lock_wait=lock_wait_seconds(lock_wait), ctx=ctx)
     if outcome.ok and not outcome.dry_run:

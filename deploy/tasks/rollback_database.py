@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from deploy.cli import Run, deploy_task
-from deploy.database_phases import rollback_database
+from deploy.lazy import lazy
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds, whole_number
+
+phases = lazy("deploy.database_phases")   # loads when the task runs (deploy/lazy.py)
 
 
 @deploy_task(namespace="rollback", help={
@@ -17,8 +19,8 @@ from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds, whole_num
 def database(run: Run, steps: str = None, force: bool = False, reason: str = None, dry_run: bool = False,
              lock_wait: str = None):
     """Roll back phase 1: verified backup, then the down files newest first in one transaction."""
-    result = rollback_database(run, whole_number(steps, "steps", default=1), force, reason, dry_run,
-                               lock_wait_seconds(lock_wait))
+    result = phases.rollback_database(run, whole_number(steps, "steps", default=1), force, reason, dry_run,
+                                      lock_wait_seconds(lock_wait))
     if dry_run:
         run.out.line(result.dry_run_sql or "")
         return {"dry_run": True, "sql": result.dry_run_sql, "ratings": result.ratings}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from deploy import frontend_rollback
 from deploy.cli import Run, deploy_task
+from deploy.lazy import lazy
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
+
+frontend_rollback = lazy("deploy.frontend_rollback")   # loads when the task runs (deploy/lazy.py)
 
 
 @deploy_task(namespace="rollback", help={

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import yaml
-
 from deploy.cli import Run, deploy_task
-from deploy.output import to_json
 
 
 def resolved(run: Run) -> dict:
     """The environment after ${VAR} resolution and validation; every secret as ***."""
     import json
+
+    from deploy.output import to_json
 
     return json.loads(to_json(run.env.model_dump(mode="python")))
 
@@ -18,6 +17,8 @@ def resolved(run: Run) -> dict:
 @deploy_task(namespace="tasks")
 def config(run: Run):
     """Print the resolved environment (defaults filled in, ${VAR}s resolved) with secrets masked."""
+    import yaml
+
     data = resolved(run)
     run.out.line(f"# environment {run.env.name} ({run.env.source_file}), secrets as ***")
     run.out.line(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())

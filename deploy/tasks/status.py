@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from deploy.cli import Run, deploy_task
-from deploy.database_phases import open_db, sql_root
-from deploy.db import journal, migrate
 from deploy.errors import EXIT_FAILED, DeployError
 from deploy.engine import targets
+from deploy.lazy import lazy
 from deploy.secrets import mask, mask_data
-from deploy.status import gather
 from deploy.engine.targets import HOST_HELP, ROLE_HELP
 from deploy.tasks.lock import describe_state, lock_state
-from deploy.unfinished import unfinished_runs
+
+# the implementation loads when the task runs: --list and --help stay light (deploy/lazy.py)
+phases = lazy("deploy.database_phases")
+journal = lazy("deploy.db.journal")
+migrate = lazy("deploy.db.migrate")
+host_status = lazy("deploy.status")
+unfinished_mod = lazy("deploy.unfinished")
 
 
 @deploy_task(iterable=["host", "role"], help={"host": HOST_HELP, "role": ROLE_HELP})
 def status(run: Run, host: list = None, role: list = None):
     """Show each host, each app's release (linked and actually served), process state, flag %, the lock, pending migrations, unfinished runs, last events."""
     env = run.env
-    rows = gather(env, targets.select(env, env.hosts, host or [], role or [], f"environment {env.name}"))
+    rows = host_status.gather(env, targets.select(env, env.hosts, host or [], role or [], f"environment {env.name}"))
     run.out.line(f"environment {env.name}: {len(env.hosts)} host(s), database {env.database.dialect}, "
                  f"process manager {env.process.manager}")
     table_rows = []
@@ -70,14 +74,14 @@ def database_summary(run: Run, events: int = 5, scan: int = 500) -> dict:
     newest journal events; an unreachable database is reported, not fatal (status must work when
     the database is the problem)."""
     try:
-        with open_db(run) as db:
-            states = migrate.status(db, sql_root(run))
+        with phases.open_db(run) as db:
+            states = migrate.status(db, phases.sql_root(run))
             recent = journal.query(db, environment=run.env.name, limit=scan)
         lock = lock_state(run)
     except DeployError as exc:
         return {"error": mask(str(exc))}
     newest = recent[:events]
     return {"lock": lock, "migrations": [{"version": m.version, "name": m.name, "state": m.state} for m in states],
-            "unfinished": [mask_data(u.as_dict()) for u in unfinished_runs(recent)],
+            "unfinished": [mask_data(u.as_dict()) for u in unfinished_mod.unfinished_runs(recent)],
             "events": [{"at": e.at.strftime("%Y-%m-%d %H:%M:%S"), "phase": e.phase, "action": e.action,
                         "host": e.host, "outcome": e.outcome} for e in newest]}

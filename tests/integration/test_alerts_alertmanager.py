@@ -208,6 +208,7 @@ def test_api_5xx_reaches_slack_and_pagerduty_and_a_silence_stops_it(stack, tmp_p
         assert query.stdout.split() == [silence.stdout.strip()]
 
 
+@pytest.mark.long
 def test_database_alerts_go_through_alertmanager_and_resolve(stack):
     project = stack.project
     project.alerts_yaml(DATABASE_ONLY)

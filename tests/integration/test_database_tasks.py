@@ -212,6 +212,7 @@ def test_bad_migration_files_are_exit_2_and_nothing_changes(project, name, expec
     assert "SellerRatings" not in project.tables() and project.backups() == []
 
 
+@pytest.mark.long
 def test_phase4_backfills_and_proves_zero_discrepancies(project):
     assert project.json("deploy.phase1")[0] == 0
     for rater, rating in ((3, 5), (4, 2), (5, 4)):
@@ -230,6 +231,7 @@ def test_phase4_backfills_and_proves_zero_discrepancies(project):
     assert project.json("deploy.phase4")[0] == 0                 # idempotent
 
 
+@pytest.mark.long
 def test_restore_is_guarded_and_restores_the_backup(project):
     assert project.json("deploy.phase1")[0] == 0
     code, doc = project.json("db.backup")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from deploy.tasks import demo
@@ -17,6 +18,7 @@ from tests.support.envs import REPO
 from tests.support.postgres import free_port
 
 
+@pytest.mark.long
 def test_demo_runs_every_phase_end_to_end_and_again(tmp_path, monkeypatch, capsys):
     root = tmp_path / "project"
     root.mkdir()

@@ -85,6 +85,7 @@ def plant_discrepancies(project) -> None:
         db.execute('UPDATE "Users" SET "SellerRating" = 1.5 WHERE "Id" = 4')
 
 
+@pytest.mark.long
 def test_verify_finds_and_recalculate_removes_planted_discrepancies(monitor_project):
     project = monitor_project
     plant_discrepancies(project)

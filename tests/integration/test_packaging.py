@@ -10,6 +10,7 @@ checkout's editable install does not leak in - the test checks where `deploy` is
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import subprocess
@@ -34,9 +35,27 @@ def run(*argv, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(the wheel, the fresh venv, an empty folder outside the checkout)."""
-    base = tmp_path_factory.mktemp("packaging")
+def installed(tmp_path_factory, worker_id):
+    """(the wheel, the fresh venv, an empty folder outside the checkout of this test's own).
+
+    Built once per test session: pytest-xdist workers share the session's temp folder, and the
+    first one to take the lock builds while the others wait (two builds at once also collide in
+    the checkout's build/ folder)."""
+    session = tmp_path_factory.getbasetemp()
+    session = session if worker_id == "master" else session.parent
+    base = session / "packaging"
+    base.mkdir(exist_ok=True)
+    with open(session / "packaging.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (base / "built").exists():
+            build_and_install(base)
+            (base / "built").touch()
+    (wheel,) = (base / "wheels").glob("marketplace_deploy-*.whl")
+    return wheel, base / "venv", tmp_path_factory.mktemp("elsewhere")
+
+
+def build_and_install(base: Path) -> None:
+    """The checkout's wheel in base/wheels, installed into the fresh venv base/venv."""
     wheels = base / "wheels"
     proc = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                "--disable-pip-version-check", "-w", wheels, REPO, cwd=base)
@@ -51,9 +70,6 @@ def installed(tmp_path_factory):
     site = Path(run(venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
                     cwd=base).stdout.strip())
     (site / "_marketplace_deploy_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    outside = base / "elsewhere"
-    outside.mkdir()
-    return wheel, venv, outside
 
 
 def test_the_wheel_carries_the_shipped_files_and_the_script(installed):

@@ -46,10 +46,13 @@ def merge(base: Any, over: Any) -> Any:
 
 def shown_path(file: Path, root: Path) -> str:
     """A file as messages name it: relative to the project root when under it."""
-    try:
-        return str(file.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(file)
+    for path, folder in ((Path(os.path.abspath(file)), Path(os.path.abspath(root))),
+                         (file.resolve(), root.resolve())):
+        try:
+            return str(path.relative_to(folder))
+        except ValueError:
+            continue
+    return str(file)
 
 
 def load_layers(file: Path, root: Path, context: dict[str, str],

@@ -1,6 +1,7 @@
 """environments/<name>.yaml -> one validated, typed `Environment`.
 
-Layering: the YAML file, then `${VAR}` references resolved from the process environment or an
+Layering: the YAML file over the base files it `extends:` and under an overlay named by
+$DEPLOY_OVERLAY (config_layers), then `${VAR}` references resolved from the process environment or an
 untracked `.env` beside the project (the process environment wins, so CI's secret store is the
 override). The file's top-level `secrets:` list says which variables are secrets (masked
 everywhere); the others are plain values (config_refs). Validation happens once, here: an unknown
@@ -27,7 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-from deploy.config_refs import SECRETS_KEY, Resolver, declared_secrets, unused_secrets
+from deploy.config_layers import load_layers
+from deploy.config_refs import SECRETS_KEY, Resolver, unused_secrets
 from deploy.errors import ConfigError
 from deploy.secrets import Secret
 
@@ -331,6 +333,7 @@ class Environment(Model):
 
     # set by the loader, not by the file
     source_file: str = ""
+    layers: tuple[str, ...] = ()      # the files merged into it: bases, the file, an overlay
     root: str = ""
 
     @model_validator(mode="after")
@@ -409,11 +412,9 @@ def load(name: str | None = None, root: Path | None = None) -> Environment:
     if not file.is_file():
         names = ", ".join(available(root)) or "none"
         raise ConfigError(f"unknown environment {name!r} (available: {names})")
-    raw = read_yaml(file, shown)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{shown}: expected a mapping at the top level")
     context = {"ROOT": str(root), "ENV": name}
-    secrets = declared_secrets(raw, shown, context)
+    layered = load_layers(file, root, context, read_yaml)   # extends: bases, $DEPLOY_OVERLAY
+    raw, secrets = layered.raw, layered.secrets
     unused = unused_secrets(raw, secrets)
     if unused:
         raise ConfigError(f"{shown}: {SECRETS_KEY}: {', '.join(unused)} listed but no ${{...}} uses it "
@@ -422,6 +423,7 @@ def load(name: str | None = None, root: Path | None = None) -> Environment:
     resolved[SECRETS_KEY] = sorted(secrets)
     resolved.setdefault("name", name)
     resolved["source_file"] = shown
+    resolved["layers"] = list(layered.files)
     resolved["root"] = str(root)
     env = validate(Environment, resolved, shown)
     _check_files(env, shown)

@@ -16,10 +16,11 @@ def resolved(run: Run) -> dict:
 
 @deploy_task(namespace="tasks")
 def config(run: Run):
-    """Print the resolved environment (defaults filled in, ${VAR}s resolved) with secrets masked."""
+    """Print the resolved environment (bases and overlay merged, ${VAR}s resolved), secrets masked."""
     import yaml
 
     data = resolved(run)
-    run.out.line(f"# environment {run.env.name} ({run.env.source_file}), secrets as ***")
+    layers = " + ".join(run.env.layers) or run.env.source_file   # bases first, an overlay last
+    run.out.line(f"# environment {run.env.name} ({layers}), secrets as ***")
     run.out.line(yaml.safe_dump(data, sort_keys=False, default_flow_style=False).rstrip())
     return {"config": data}

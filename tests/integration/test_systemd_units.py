@@ -12,9 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from deploy import config
+from deploy.config_layers import load_layers
 from deploy.process import Systemd
 from deploy.releases import program_for
 from tests.support import strict
@@ -33,7 +33,8 @@ def verify(unit: Path) -> tuple[int, str]:
 
 def systemd_environment(tmp_path: Path, name: str) -> config.Environment:
     """The named repository environment's apps (their real start commands) under systemd."""
-    source = yaml.safe_load((REPO / "environments" / f"{name}.yaml").read_text())
+    file = REPO / "environments" / f"{name}.yaml"   # with the base it extends
+    source = load_layers(file, REPO, {"ROOT": str(REPO), "ENV": name}, config.read_yaml).raw
     apps = {app: {"process": spec["process"], "role": spec["role"], "source": str(REPO / "examples/marketplace"),
                   "start": spec["start"], "port": spec.get("port", 3000)}
             for app, spec in source["apps"].items()}

@@ -16,7 +16,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
-from deploy import releases, targets
+from deploy import releases
+from deploy.engine import targets
 from deploy.commands.shell import Command, Op, sh
 from deploy.config import Environment, HostConfig
 from deploy.errors import ConfigError

@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from deploy import flag_journal, gates, releases, slots, worker_gate
+from deploy import flag_journal, gates, releases, slots
+from deploy.engine import workers as worker_gate
 from deploy.commands import release as rc
 from deploy.commands.shell import OR, Command, chain
 from deploy.errors import StepFailed

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from deploy import gates, lb as lb_mod, releases
+from deploy import gates, lb as lb_mod, progress, releases
 from deploy.commands import haproxy
 from deploy.commands.release import AppLayout
 from deploy.config import AppConfig, Environment, HostConfig
@@ -98,8 +98,11 @@ class Journal:
     def step(self, action: str, host: str | None = None, release: str | None = None) -> Iterator[dict]:
         notes: dict[str, Any] = {}
         started = time.monotonic()
+        label = self.ex.step_label(action, host) if hasattr(self.ex, "step_label") else action
         try:
-            yield notes
+            # on a terminal, a host's step that lasts (drain, restart, health gate ...) shows its wait
+            with progress.wait(label):
+                yield notes
         except BaseException as exc:
             notes["error"] = mask(str(exc)) or type(exc).__name__
             self.event(action, "failed", host=host, release=release, duration_ms=_ms(started), details=notes)

@@ -77,3 +77,19 @@ def test_what_a_journaled_step_shows():
     assert ex.step_label("build") == "deploy.phase2: build"
     assert ex.step_label("upload", host="api-1") == "deploy.phase2: upload on api-1"
     assert Executor(run=SimpleNamespace(task="db.backup"), phase="backup", db=None).step_label("backup") == "db.backup"
+
+
+def test_an_engine_step_on_a_host_shows_while_it_runs(monkeypatch):
+    """The drain, restart and health gate of a host's turn go through the engine's Journal.step."""
+    from types import SimpleNamespace
+
+    from deploy.engine.context import Journal
+    from deploy.executor import Executor
+
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    ex = Executor(run=SimpleNamespace(task="deploy.phase2"), phase="phase2", db=None)
+    monkeypatch.setattr(ex, "event", lambda *a, **k: None)
+    with progress.showing(Console(file=Tty()), json_mode=False):
+        with Journal(ex).step("drain", host="api-2"):
+            assert [w.label for w in progress._board.visible()] == ["deploy.phase2: drain on api-2"]
+        assert progress._board.visible() == []

@@ -31,11 +31,12 @@ def target_release(fleet: Fleet, ctx: AppContext, runs: dict[str, HostRun], rele
         r.note = f"unreachable: {down[r.name]}" if r.name in down else ""
 
 
-def header(run: Run, ctx: AppContext, what: str, names: list[str], max_fail: bool = True) -> None:
+def header(run: Run, ctx: AppContext, what: str, names: list[str]) -> None:
     env = ctx.env
     run.out.line(f"{what} - dry run, nothing changes")
-    run.out.line(f"hosts: {', '.join(names)}; batches of {env.batches.size}"
-                 + (f", max_fail {env.batches.max_fail}" if max_fail else "")
+    # a rolling release or restart starts no batch after one with a failed host (batches.max_fail
+    # does not apply: the failed run is undone, or the failed host stays out of the LB)
+    run.out.line(f"hosts: {', '.join(names)}; batches of {env.batches.size}, none after a failed one"
                  + f"; process manager {ctx.manager.name}"
                  + (f"; load balancer {ctx.lb.endpoint} (backend {ctx.backend})" if ctx.lb else ""))
 
@@ -106,7 +107,7 @@ def restart_plan(run: Run, ctx: AppContext, runs: dict[str, HostRun]) -> Outcome
         for r in batch:
             planned.append({"host": r.name, "batch": number, "release": r.target, "pid": r.pid_before,
                             "steps": lines(ctx.strategy.turn(ctx, r, switch=False))})
-    header(run, ctx, f"restart of {ctx.app}", list(runs), max_fail=False)
+    header(run, ctx, f"restart of {ctx.app}", list(runs))
     for row in planned:
         run.out.line("")
         run.out.line(f"batch {row['batch']}: {row['host']} on {row['release']} (pid {row['pid'] or '-'})")

@@ -84,6 +84,7 @@ def test_dry_run_prints_the_plan_masked_and_changes_nothing(tmp_path, fleet3):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "dry run, nothing changes" in out
+    assert ", none after a failed one; process manager supervisor" in out   # batches.max_fail does not apply
     for host in fleet3.hosts:
         assert f"{host.name} ({host.address}): now nothing" in out
     assert "JWT_SECRET=***" in out and TEST_JWT_SECRET not in out + proc.stderr

@@ -22,7 +22,7 @@ from deploy.commands.release import HostReleases
 from deploy.engine import plan, rollback, targets
 from deploy.engine.context import AppContext, Journal, smoke_token
 from deploy.engine.results import Outcome, release_body, table
-from deploy.engine.roll import report_where_now, roll, runs_for
+from deploy.engine.roll import report_where_now, roll, runs_for, smoke
 from deploy.engine.ship import prune, upload
 from deploy.engine.runs import HostRun
 from deploy.errors import DeployError, StepFailed
@@ -97,20 +97,7 @@ def _deploy(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], e
 def smoke_checks(run: Run, ctx: AppContext, ex: Executor, release: str,
                  token: Secret | None) -> list[gates.SmokeResult]:
     """The runbook's step 2.2 against every API host, after the last batch."""
-    if not ctx.spec.checks:
-        return []
-    bases = [releases.base_url(ctx.env, ctx.app, h) for h in ctx.hosts]
-    with ex.step("smoke", release=release) as notes:
-        results = gates.run_smoke(ctx.spec, bases, token)
-        notes["checks"] = [r.as_dict() for r in results]
-        for result in results:
-            run.out.item("pass" if result.ok else "fail", f"smoke: {result.name}", f"{result.url}: {result.detail}")
-        failed = [r for r in results if not r.ok]
-        if failed:
-            first = failed[0]
-            raise StepFailed(f"smoke check {first.name!r} failed at {first.url}: {first.detail}"
-                             + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
-    return results
+    return smoke(run, ctx, ex, [releases.base_url(ctx.env, ctx.app, h) for h in ctx.hosts], release, token)
 
 
 # -- rollback.backend ---------------------------------------------------------------------------------

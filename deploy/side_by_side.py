@@ -25,12 +25,13 @@ The interface is narrow: `chosen(ctx)`, then `release(...)` from phase 2 after t
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from deploy import flag_journal, gates, releases, slots
 from deploy.engine import workers as worker_gate
+from deploy.engine.roll import raise_failed, smoke
+from deploy.engine.turn import explained
 from deploy.commands import release as rc
 from deploy.commands.shell import OR, Command, chain
 from deploy.errors import StepFailed
@@ -113,7 +114,7 @@ def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None) -> dict[
             raise StepFailed(f"{host.name}: load balancer backend {ctx.backend}: {problem} - nothing was changed")
 
     result = fleet.run(look, size=len(fleet.hosts), max_fail=len(fleet.hosts))
-    _raise_failed(result, "reading the slots")
+    raise_failed(result, "reading the slots")
     return plans
 
 
@@ -151,7 +152,7 @@ def upload(run, ctx, fleet: Fleet, runs: dict, plans: dict[str, SlotRun], ex, jo
             r.uploaded = True
         run.out.info(f"{host.name}: uploaded and verified {release_id} (for its {plan.new.name} slot)")
 
-    _raise_failed(fleet.run(work, size=len(fleet.hosts), max_fail=len(fleet.hosts)), "upload")
+    raise_failed(fleet.run(work, size=len(fleet.hosts), max_fail=len(fleet.hosts)), "upload")
 
 
 def _env(ctx, plan: SlotRun) -> dict[str, str]:
@@ -174,7 +175,7 @@ def rollback(run, ctx, fleet: Fleet, runs: dict, ex, journal) -> None:
         steps += [Upload(c.path, c.what, mode=c.mode, text=c.text) for c in ctx.manager.config_files(plan.program)]
         releases.apply(host, steps)
 
-    _raise_failed(fleet.run(stage, size=len(fleet.hosts), max_fail=len(fleet.hosts)), "staging the slots")
+    raise_failed(fleet.run(stage, size=len(fleet.hosts), max_fail=len(fleet.hosts)), "staging the slots")
     switch(run, ctx, fleet, runs, ex, journal, plans=plans, stop_old=True)
 
 
@@ -212,7 +213,7 @@ def switch(run, ctx, fleet: Fleet, runs: dict, ex, journal, plans: dict[str, Slo
                          f"({plan.new.name} slot, port {plan.new.port}; {r.gate.attempts} polls, {r.gate.seconds:.1f}s)")
 
         # every host of the batch boots and is gated, whatever another does: then all or none move
-        _raise_failed(fleet.run(boot, hosts=batch, size=len(batch), max_fail=len(batch)), "boot")
+        raise_failed(fleet.run(boot, hosts=batch, size=len(batch), max_fail=len(batch)), "boot")
         for host in batch:
             move(run, ctx, host, runs[host.name], plans[host.name], journal)
     if stop_old:
@@ -252,25 +253,14 @@ def stop_old_slots(run, ctx, fleet: Fleet, runs: dict, plans: dict[str, SlotRun]
             plan.old_stopped = True
             host.run(_quiet(ctx.manager.stop_command(plan.old)), timeout=120)
 
-    _raise_failed(fleet.run(work, hosts=hosts, size=len(hosts), max_fail=len(hosts)), "stopping the old slots")
+    raise_failed(fleet.run(work, hosts=hosts, size=len(hosts), max_fail=len(hosts)), "stopping the old slots")
 
 
 def smoke_checks(run, ctx, ex, plans: dict[str, SlotRun], release_id: str,
                  token: Secret | None) -> list[gates.SmokeResult]:
     """The runbook's smoke checks against each host's serving slot, after the last batch."""
-    if not ctx.spec.checks:
-        return []
-    bases = [f"http://{plans[h.name].address}:{plans[h.name].new.port}" for h in ctx.hosts]
-    with ex.step("smoke", release=release_id) as notes:
-        results = gates.run_smoke(ctx.spec, bases, token)
-        notes["checks"] = [r.as_dict() for r in results]
-        for result in results:
-            run.out.item("pass" if result.ok else "fail", f"smoke: {result.name}", f"{result.url}: {result.detail}")
-        failed = [r for r in results if not r.ok]
-        if failed:
-            raise StepFailed(f"smoke check {failed[0].name!r} failed at {failed[0].url}: {failed[0].detail}"
-                             + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
-    return results
+    return smoke(run, ctx, ex, [f"http://{plans[h.name].address}:{plans[h.name].new.port}" for h in ctx.hosts],
+                 release_id, token)
 
 
 # -- undo --------------------------------------------------------------------------------------------------------
@@ -307,26 +297,6 @@ def _quiet(command: Command) -> Command:
     return Command(command.parts + (rc.QUIET_ERR, OR, "true"))
 
 
-@contextmanager
-def explained(host: Host, program: Program, notes: dict) -> Iterator[None]:
-    """A failed start or gate carries the slot's last error-log line."""
-    try:
-        yield
-    except StepFailed as exc:
-        log = program.log_file("err")
-        try:
-            lines = host.run(rc.tail(log), check=False, timeout=15).stdout.strip().splitlines()
-        except Exception:
-            lines = []
-        if not lines:
-            raise
-        notes["log_tail"] = lines
-        raise StepFailed(f"{exc} (last line of {log}: {lines[-1].strip()[:300]})") from None
 
 
-def _raise_failed(result, what: str) -> None:
-    if result.ok:
-        return
-    detail = "; ".join(o.error or "failed" for o in result.failed) or "stopped"
-    raise StepFailed(f"{what} failed on {', '.join(o.host for o in result.failed)}: {detail}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from deploy import releases
+from deploy import gates, releases
 from deploy.engine.context import AppContext
 from deploy.engine.results import table
 from deploy.engine.runs import HostRun
@@ -18,7 +18,7 @@ from deploy.errors import StepFailed
 from deploy.executor import Executor
 from deploy.hosts import Fleet, FleetResult, Host
 from deploy.run import Run
-from deploy.secrets import mask
+from deploy.secrets import Secret, mask
 
 
 def runs_for(fleet: Fleet) -> dict[str, HostRun]:
@@ -102,3 +102,21 @@ def report_where_now(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, Ho
         else:
             r.note = "untouched" if r.now == before else f"runs {r.now or 'nothing'}"
     table(run, "What each host runs now", runs, release)
+
+
+def smoke(run: Run, ctx: AppContext, ex: Executor, bases: list[str], release: str,
+          token: Secret | None) -> list[gates.SmokeResult]:
+    """The runbook's smoke checks against `bases` (one per host), journaled as one step."""
+    if not ctx.spec.checks:
+        return []
+    with ex.step("smoke", release=release) as notes:
+        results = gates.run_smoke(ctx.spec, bases, token)
+        notes["checks"] = [r.as_dict() for r in results]
+        for result in results:
+            run.out.item("pass" if result.ok else "fail", f"smoke: {result.name}", f"{result.url}: {result.detail}")
+        failed = [r for r in results if not r.ok]
+        if failed:
+            first = failed[0]
+            raise StepFailed(f"smoke check {first.name!r} failed at {first.url}: {first.detail}"
+                             + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""))
+    return results

@@ -19,6 +19,7 @@ from deploy.engine.runs import HostRun
 from deploy.engine.steps import Drain, HealthGate, Ready
 from deploy.errors import StepFailed
 from deploy.hosts import Host
+from deploy.process.base import Program
 from deploy.releases import Exec, Upload
 
 APPLIERS: dict[type, Callable[["Turn", Any], None]] = {}
@@ -60,7 +61,7 @@ class Turn:
         if not self.explain:
             yield
             return
-        with explained(self.host, self.ctx, notes):
+        with explained(self.host, self.ctx.program, notes):
             yield
 
 
@@ -120,12 +121,12 @@ def _gate(t: Turn, step: HealthGate) -> None:
 
 
 @contextmanager
-def explained(host: Host, ctx: AppContext, notes: dict) -> Iterator[None]:
-    """A failed start or gate carries the app's last error-log line: the why, in the journal."""
+def explained(host: Host, program: Program, notes: dict) -> Iterator[None]:
+    """A failed start or gate carries the program's last error-log line: the why, in the journal."""
     try:
         yield
     except StepFailed as exc:
-        log = ctx.program.log_file("err")
+        log = program.log_file("err")
         try:
             lines = host.run(rc.tail(log), check=False, timeout=15).stdout.strip().splitlines()
         except Exception:

@@ -6,6 +6,7 @@ from deploy import secrets
 from tests.support import order, strict
 
 pytest_plugins = [
+    "tests.support.cpu_cost",
     "tests.support.fleet",
     "tests.support.postgres",
 ]

@@ -1,7 +1,8 @@
 """Releases on hosts: what a host holds, and the steps that upload, switch, restart and revert.
 
-Steps are data (`Exec` a command, `Upload` a file) built by pure functions, so --dry-run prints
-the very list a run applies. `apply` is the one place that runs them on a host.
+Steps are data (`Exec` a command, `Upload` a file, `Artifact` the release's tarball unless the
+host holds it) built by pure functions, so --dry-run prints the very list a run applies. `apply`
+is the one place that runs them on a host.
 """
 
 from __future__ import annotations
@@ -56,16 +57,48 @@ class Upload:
         return head + body
 
 
-Step = Union[Exec, Upload]
+@dataclass(frozen=True)
+class Artifact:
+    """The release's tarball at `remote` (named by its sha256), verified on the host: reused when
+    the host's own sha256sum of the file it holds says so (`held`), else sent to `partial` and
+    checked there before it takes the name (`keep`)."""
+    remote: str
+    partial: str
+    local: Path | None
+    held: Command
+    keep: Command
+    what: str = "the artifact"
+
+    def show(self) -> str:
+        return (f"upload  {self.local or self.what} -> {self.partial} unless the host holds it: {self.held}\n"
+                f"          then  {self.keep}")
 
 
-def apply(host: Host, steps: list[Step], timeout: float | None = None) -> None:
-    """Run steps in order on one host; the first failure raises."""
+Step = Union[Exec, Upload, Artifact]
+UPLOADED, REUSED = "uploaded", "reused"
+
+
+def apply(host: Host, steps: list[Step], timeout: float | None = None) -> str | None:
+    """Run steps in order on one host; the first failure raises. Returns how an Artifact step
+    got its file there (UPLOADED or REUSED), None when there was none."""
+    artifact = None
     for step in steps:
         if isinstance(step, Exec):
             host.run(step.command, timeout=timeout)
+        elif isinstance(step, Artifact):
+            artifact = _artifact(host, step, timeout)
         else:
             _upload(host, step)
+    return artifact
+
+
+def _artifact(host: Host, step: Artifact, timeout: float | None) -> str:
+    # check=False: a non-zero exit is the answer "not held" (no file, or other bytes).
+    if host.run(step.held, timeout=timeout or 120, check=False).ok:
+        return REUSED
+    host.put(step.local, step.partial)
+    host.run(step.keep, timeout=timeout or 120)
+    return UPLOADED
 
 
 def _upload(host: Host, step: Upload) -> None:
@@ -152,10 +185,10 @@ def upload_steps(env: Environment, app: str, host: HostConfig, release: str, tar
     file staged (0600), the process manager's config files. Nothing here changes what runs."""
     layout = layout_for(env, app)
     steps: list[Step] = [
-        Exec(rc.prepare(layout, release, manager.directories(program)), "prepare"),
-        Upload(layout.tarball(release), "the artifact", local=tarball),
-        Exec(chain([rc.verify_checksum(layout, release, sha256), rc.unpack(layout, release, git_sha)]),
-             "verify checksum, unpack"),
+        Exec(rc.prepare(layout, release, [layout.artifacts_dir, *manager.directories(program)]), "prepare"),
+        Artifact(layout.artifact(sha256), layout.partial(release), tarball,
+                 rc.holds_artifact(layout, sha256), rc.keep_artifact(layout, release, sha256)),
+        Exec(rc.unpack(layout, release, sha256, git_sha), "unpack"),
         Upload(layout.staged_env(release), f"env file of {app}", mode=0o600,
                text=render_env(env, app, host, secrets=True, overrides=overrides),
                preview=render_env(env, app, host, secrets=False, overrides=overrides)),

@@ -4,6 +4,12 @@
     <deploy_to>/<app>/current -> releases/<id>     the live release (switched atomically)
     <deploy_to>/<app>/previous -> releases/<id>    what ran before the last switch
     <deploy_to>/<app>/shared/<app>.env      the env file (0600); shared/logs/
+    <deploy_to>/<app>/artifacts/<sha256>.tar.gz    artifacts the host verified (sha256sum there)
+
+An artifact is named by its sha256 only after the host computed that sha256 of the bytes it
+received (an upload lands as artifacts/.<release>.partial, is checked, then renamed), and it is
+checked again whenever a release would reuse it: a re-run, a redeploy of the same build or a
+second release of it skips the transfer, a changed or damaged file never passes for it.
 
 A link is switched by making a new link under a temporary name and renaming it over the old
 one (`mv -T`): rename(2) is atomic, so a reader sees the old release or the new, never none.
@@ -68,7 +74,20 @@ class AppLayout:
         return posixpath.join(self.releases_dir, release)
 
     def tarball(self, release: str) -> str:
+        """Where uploads went before the artifact cache (removed with the release's leftovers)."""
         return posixpath.join(self.releases_dir, f"{release}.tar.gz")
+
+    @property
+    def artifacts_dir(self) -> str:
+        return posixpath.join(self.app_dir, "artifacts")
+
+    def artifact(self, sha256: str) -> str:
+        """The verified artifact with this sha256 on the host."""
+        return posixpath.join(self.artifacts_dir, f"{sha256}.tar.gz")
+
+    def partial(self, release: str) -> str:
+        """Where an upload for `release` lands until the host has checked its sha256."""
+        return posixpath.join(self.artifacts_dir, f".{release}.partial")
 
 
 # -- upload -------------------------------------------------------------------------------------
@@ -78,19 +97,30 @@ def prepare(layout: AppLayout, release: str, extra_dirs: list[str] = ()) -> Comm
     return cmd("mkdir", "-p", *dirs).then(cmd("test", "!", "-e", layout.release_dir(release)))
 
 
-def verify_checksum(layout: AppLayout, release: str, sha256: str) -> Command:
-    """sha256sum -c on the uploaded tarball: exits non-zero on any difference."""
-    line = f"{sha256}  {layout.tarball(release)}"
-    return cmd("printf", "%s\\n", line, PIPE, "sha256sum", "-c", "--quiet", "-")
+def verify_checksum(path: str, sha256: str) -> Command:
+    """sha256sum -c of a file on the host: exits non-zero on any difference (or no file)."""
+    return cmd("printf", "%s\\n", f"{sha256}  {path}", PIPE, "sha256sum", "-c", "--quiet", "-")
 
 
-def unpack(layout: AppLayout, release: str, git_sha: str | None = None) -> Command:
-    """Unpack into releases/<id>/, drop the tarball, write VERSION (and REVISION)."""
+def holds_artifact(layout: AppLayout, sha256: str) -> Command:
+    """Exit 0 only when the host holds the artifact and its sha256, computed there, is `sha256`;
+    a reused artifact is touched (the cache keeps the most recently used)."""
+    path = layout.artifact(sha256)
+    return Command(verify_checksum(path, sha256).parts + (QUIET_ERR, AND, "touch", path))
+
+
+def keep_artifact(layout: AppLayout, release: str, sha256: str) -> Command:
+    """Check the upload's sha256 on the host, then name it by that sha256 (over a damaged one)."""
+    return verify_checksum(layout.partial(release), sha256).then(
+        cmd("mv", "-f", layout.partial(release), layout.artifact(sha256)))
+
+
+def unpack(layout: AppLayout, release: str, sha256: str, git_sha: str | None = None) -> Command:
+    """Unpack the verified artifact into releases/<id>/, write VERSION (and REVISION)."""
     target = layout.release_dir(release)
     steps = [
         cmd("mkdir", target),
-        cmd("tar", "-xzf", layout.tarball(release), "-C", target, "--no-same-owner"),
-        cmd("rm", "-f", layout.tarball(release)),
+        cmd("tar", "-xzf", layout.artifact(sha256), "-C", target, "--no-same-owner"),
         cmd("printf", "%s\\n", release, TO, posixpath.join(target, "VERSION")),
     ]
     if git_sha:
@@ -198,12 +228,20 @@ def tail(path: str, lines: int = 5) -> Command:
 
 # -- clean up -------------------------------------------------------------------------------------
 def remove_release(layout: AppLayout, release: str) -> Command:
-    """Remove what an upload of `release` left (folder, tarball, staged env file)."""
-    return cmd("rm", "-rf", layout.release_dir(release), layout.tarball(release), layout.staged_env(release))
+    """Remove what an upload of `release` left (folder, partial upload, staged env file); an
+    artifact the host verified stays for the next try."""
+    return cmd("rm", "-rf", layout.release_dir(release), layout.tarball(release), layout.partial(release),
+               layout.staged_env(release))
 
 
 def prune(layout: AppLayout, releases: list[str]) -> Command:
     return cmd("rm", "-rf", *(layout.release_dir(r) for r in releases))
+
+
+def prune_artifacts(layout: AppLayout, keep: int) -> Command:
+    """Keep the `keep` most recently used artifacts (a reuse touches its file), remove the rest."""
+    return sh(cmd("cd", layout.artifacts_dir, QUIET_ERR, OR, "exit", "0", SEMI,
+                  "ls", "-1t", PIPE, "tail", "-n", f"+{max(keep, 1) + 1}", PIPE, "xargs", "-r", "rm", "-f", "--"))
 
 
 def prunable(releases: list[str], keep: int, current: str | None, previous: str | None) -> list[str]:

@@ -57,7 +57,7 @@ class Outcome:
 
 def host_rows(runs: dict[str, HostRun]) -> list[dict]:
     return [{"host": r.name, "before": r.before.current if r.before else None, "now": r.now,
-             "target": r.target, "switched": r.switched, "note": r.note,
+             "target": r.target, "artifact": r.artifact, "switched": r.switched, "note": r.note,
              "health": r.gate.as_dict() if r.gate else None} for r in runs.values()]
 
 

@@ -17,6 +17,7 @@ class HostRun:
     target: str | None = None          # the release the host is moved to (a restart: the one it runs)
     previous: str | None = None        # where `previous` points after the switch
     uploaded: bool = False
+    artifact: str | None = None        # releases.UPLOADED or REUSED (the host held its sha256)
     drained: bool = False              # taken out of the load balancer by this run
     switched: bool = False
     restarted: bool = False

@@ -1,4 +1,7 @@
-"""A release's files on every host of its app: uploaded and verified before any switch, pruned after."""
+"""A release's files on every host of its app: uploaded and verified before any switch, pruned after.
+
+A host that already holds the artifact (same sha256, computed on the host) is not sent it again;
+the journal's upload step and --json say per host whether the artifact was uploaded or reused."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from deploy import artifact as artifacts
 from deploy import disk_room, releases
 from deploy.run import Run
 from deploy.commands import release as rc
+from deploy.commands.shell import chain
 from deploy.engine.context import AppContext, Journal
 from deploy.engine.roll import raise_failed
 from deploy.engine.runs import HostRun
@@ -30,9 +34,10 @@ def upload(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], bu
             releases.apply(host, [prepare])   # refuses a release id the host already has ...
             ex.on_failure(f"remove release {release} from {host.name}",   # ... so this removes only ours
                           lambda: releases.remove_unless_current(host, ctx.layout, release))
-            releases.apply(host, rest)
+            # the artifact: sent only when the host does not hold it already (its sha256 computed there)
+            r.artifact = notes["artifact"] = releases.apply(host, rest)
             r.uploaded = True
-        run.out.info(f"{host.name}: uploaded and verified {release}")
+        run.out.info(f"{host.name}: {'verified the artifact it holds for' if r.artifact == releases.REUSED else 'uploaded and verified'} {release}")
 
     result = fleet.run(work, size=len(fleet.hosts), max_fail=len(fleet.hosts))
     raise_failed(result, "upload")
@@ -46,8 +51,9 @@ def prune(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], jou
         doomed = rc.prunable([*before.releases, release], ctx.env.keep_releases, release, before.current)
         with journal.step("prune", host=host.name, release=release) as notes:
             notes["removed"] = doomed
-            if doomed:
-                host.run(rc.prune(ctx.layout, doomed), timeout=300)
+            # the artifacts the host verified: as many as releases are kept, the most recently used
+            artifacts = rc.prune_artifacts(ctx.layout, ctx.env.keep_releases)
+            host.run(chain([rc.prune(ctx.layout, doomed), artifacts]) if doomed else artifacts, timeout=300)
         return doomed
 
     result = fleet.run(work, size=len(fleet.hosts), max_fail=len(fleet.hosts))

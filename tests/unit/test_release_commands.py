@@ -27,18 +27,31 @@ def test_prepare_creates_dirs_once_and_refuses_an_existing_release():
 
 def test_verify_checksum_is_sha256sum_check():
     sha = "ab" * 32
-    assert rc.verify_checksum(L, R1, sha).render() == (
-        f"printf '%s\\n' '{sha}  /srv/marketplace/api/releases/{R1}.tar.gz' | sha256sum -c --quiet -")
+    assert rc.verify_checksum(L.artifact(sha), sha).render() == (
+        f"printf '%s\\n' '{sha}  /srv/marketplace/api/artifacts/{sha}.tar.gz' | sha256sum -c --quiet -")
 
 
-def test_unpack_writes_version_and_revision():
-    assert rc.unpack(L, R1, "deadbeefcafe").render() == (
+def test_an_artifact_is_held_only_when_the_hosts_own_sha256_says_so():
+    sha = "ab" * 32
+    assert L.artifacts_dir == "/srv/marketplace/api/artifacts"
+    assert L.partial(R1) == f"/srv/marketplace/api/artifacts/.{R1}.partial"
+    assert rc.holds_artifact(L, sha).render() == (
+        f"printf '%s\\n' '{sha}  /srv/marketplace/api/artifacts/{sha}.tar.gz' | sha256sum -c --quiet - "
+        f"2>/dev/null && touch /srv/marketplace/api/artifacts/{sha}.tar.gz")
+    # an upload is checked on the host before it takes the sha's name (over a damaged file)
+    assert rc.keep_artifact(L, R1, sha).render() == (
+        f"printf '%s\\n' '{sha}  /srv/marketplace/api/artifacts/.{R1}.partial' | sha256sum -c --quiet - && "
+        f"mv -f /srv/marketplace/api/artifacts/.{R1}.partial /srv/marketplace/api/artifacts/{sha}.tar.gz")
+
+
+def test_unpack_writes_version_and_revision_and_keeps_the_artifact():
+    sha = "ab" * 32
+    assert rc.unpack(L, R1, sha, "deadbeefcafe").render() == (
         f"mkdir /srv/marketplace/api/releases/{R1} && "
-        f"tar -xzf /srv/marketplace/api/releases/{R1}.tar.gz -C /srv/marketplace/api/releases/{R1} --no-same-owner && "
-        f"rm -f /srv/marketplace/api/releases/{R1}.tar.gz && "
+        f"tar -xzf /srv/marketplace/api/artifacts/{sha}.tar.gz -C /srv/marketplace/api/releases/{R1} --no-same-owner && "
         f"printf '%s\\n' {R1} > /srv/marketplace/api/releases/{R1}/VERSION && "
         f"printf '%s\\n' deadbeefcafe > /srv/marketplace/api/releases/{R1}/REVISION")
-    assert "REVISION" not in rc.unpack(L, R1, None).render()
+    assert "REVISION" not in rc.unpack(L, R1, sha, None).render()
 
 
 def test_switch_is_a_new_link_renamed_over_the_old():
@@ -80,7 +93,9 @@ def test_inspect_command_and_parser():
 def test_remove_and_prune():
     assert rc.remove_release(L, R1).render() == (
         f"rm -rf /srv/marketplace/api/releases/{R1} /srv/marketplace/api/releases/{R1}.tar.gz "
-        f"/srv/marketplace/api/shared/.api.env.{R1}")
+        f"/srv/marketplace/api/artifacts/.{R1}.partial /srv/marketplace/api/shared/.api.env.{R1}")
+    assert rc.prune_artifacts(L, 3).render() == (
+        "sh -c 'cd /srv/marketplace/api/artifacts 2>/dev/null || exit 0 ; ls -1t | tail -n +4 | xargs -r rm -f --'")
     assert rc.prune(L, [R1, R2]).render() == (
         f"rm -rf /srv/marketplace/api/releases/{R1} /srv/marketplace/api/releases/{R2}")
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from deploy import config
 from deploy.commands.release import HostReleases
-from deploy.releases import (Exec, Upload, env_values, health_url, layout_for, manager_for,
+from deploy.hosts import Result, put_command
+from deploy.releases import (REUSED, UPLOADED, Artifact, Exec, Upload, apply, env_values, health_url, layout_for, manager_for,
                              program_for, render_env, restart_steps, revert_steps, switch_steps,
                              upload_steps)
 from deploy.secrets import Secret
@@ -61,7 +62,7 @@ def test_upload_steps(tmp_path):
     kinds = [(type(s).__name__, getattr(s, "remote", None)) for s in steps]
     assert kinds == [
         ("Exec", None),
-        ("Upload", f"/srv/marketplace/api/releases/{R2}.tar.gz"),
+        ("Artifact", f"/srv/marketplace/api/artifacts/{'ab' * 32}.tar.gz"),
         ("Exec", None),
         ("Upload", f"/srv/marketplace/api/shared/.api.env.{R2}"),
         ("Upload", "/srv/marketplace/supervisor/supervisord.conf"),
@@ -71,8 +72,14 @@ def test_upload_steps(tmp_path):
     assert env_upload.mode == 0o600 and SECRET in env_upload.text and SECRET not in env_upload.show()
     assert "JWT_SECRET=***" in env_upload.show()
     assert SECRET not in repr(env_upload)
-    assert steps[2].command.render().startswith(f"printf '%s\\n' '{'ab' * 32}  ")
-    assert "sha256sum -c --quiet - && mkdir " in steps[2].command.render()
+    assert steps[0].command.render().startswith("mkdir -p /srv/marketplace/api/releases /srv/marketplace/api/shared/logs "
+                                                "/srv/marketplace/api/artifacts ")
+    held = steps[1]
+    assert held.local == Path("/tmp/a.tar.gz") and held.partial == f"/srv/marketplace/api/artifacts/.{R2}.partial"
+    assert held.held.render().startswith(f"printf '%s\\n' '{'ab' * 32}  /srv/marketplace/api/artifacts/")
+    assert held.keep.render().endswith(f"mv -f {held.partial} {held.remote}")
+    assert "sha256sum -c --quiet -" in held.show() and "unless the host holds it" in held.show()
+    assert steps[2].command.render().startswith(f"mkdir /srv/marketplace/api/releases/{R2} && tar -xzf {held.remote} ")
 
 
 def test_switch_restart_and_revert_are_one_round_trip_each(tmp_path):
@@ -108,4 +115,40 @@ def test_pm2_upload_ships_the_ecosystem_file(tmp_path):
                          program_for(env, "api"))
     assert isinstance(steps[-1], Upload)
     assert steps[-1].remote == "/srv/marketplace/api/shared/ecosystem.marketplace-api.json"
-    assert all(isinstance(s, (Exec, Upload)) for s in steps)
+    assert all(isinstance(s, (Exec, Upload, Artifact)) for s in steps)
+
+
+class Recorder:
+    """A host that answers `held` with the given exit code and records what it was asked."""
+    name = "h1"
+
+    def __init__(self, held_code: int):
+        self.held_code, self.calls = held_code, []
+
+    def run(self, command, timeout=None, check=True, env=None):
+        self.calls.append(("run", command.render()))
+        code = self.held_code if "touch" in command.render() else 0
+        return Result(str(command), "", "", code)
+
+    def put(self, local, remote, mode=None):
+        self.calls.append(("put", remote))
+
+
+def test_apply_sends_the_artifact_only_when_the_host_does_not_hold_its_sha256(tmp_path):
+    env = environment(tmp_path)
+    steps = upload_steps(env, "api", env.hosts[0], R2, Path("/tmp/a.tar.gz"), "ab" * 32, None,
+                         manager_for(env), program_for(env, "api"))[:3]
+    held = Recorder(held_code=0)
+    assert apply(held, steps) == REUSED
+    assert [c[0] for c in held.calls] == ["run", "run", "run"]          # prepare, held, unpack: no put
+    assert held.calls[1][1] == steps[1].held.render()
+    fresh = Recorder(held_code=1)                                     # no file, or other bytes
+    assert apply(fresh, steps) == UPLOADED
+    assert fresh.calls[2:4] == [("put", steps[1].partial), ("run", steps[1].keep.render())]
+    assert apply(fresh, steps[2:]) is None                            # no artifact among the steps
+
+
+def test_put_command_sets_the_mode_before_the_first_byte():
+    assert put_command("/srv/a b.conf").render() == "cat > '/srv/a b.conf'"
+    assert put_command("/srv/x.env", 0o600).render() == (
+        "umask 077 && touch /srv/x.env && chmod 0600 /srv/x.env && cat > /srv/x.env")

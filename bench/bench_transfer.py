@@ -18,7 +18,11 @@ Methods:
                    (paramiko sends them as packets of the server's max, 32 KiB for OpenSSH).
 - exec cat gcm:    the same over aes128-gcm@openssh.com (no separate HMAC per packet).
 - exec cat zlib:   the same with SSH compression (zlib on already compressed bytes).
+- exec cat gcm, 2 processes: the hosts split over two forked processes (each with its own
+                   connections and threads), to see whether the GIL bounds the client.
 - product put:     deploy.hosts.SSHHost.put as it stands in this checkout (Fleet connections).
+- product reuse:   no transfer: the host's sha256sum of the artifact it holds (what a deploy runs
+                   when the host already has the release's sha256; releases.Artifact.held).
 A bigger window or packet on our side changes nothing for an upload: the receiver (sshd) sets
 both (2 MiB window, 32 KiB packets for a session channel).
 """
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -43,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 import paramiko  # noqa: E402
 
 from deploy import config  # noqa: E402
+from deploy.commands import release as rc  # noqa: E402
 from deploy.commands.shell import cmd  # noqa: E402
 from deploy.hosts import Fleet as ProductFleet  # noqa: E402
 from tests.support.envs import fleet_environment, make_root  # noqa: E402
@@ -107,7 +113,8 @@ def timed(hosts: list, send: Callable, local: Path, digest: str, tag: str) -> tu
     """Send to every host at once and verify there: (wall s, client CPU s)."""
     def one(host) -> None:
         remote = f"{REMOTE_DIR}/{tag}.bin"
-        send(host, local, remote)
+        if send(host, local, remote) is True:
+            return                          # the method verified the file on the host itself
         got = host_sha(host, remote)
         if got != digest:
             raise RuntimeError(f"{tag}: sha256 mismatch on a host")
@@ -116,6 +123,39 @@ def timed(hosts: list, send: Callable, local: Path, digest: str, tag: str) -> tu
     with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
         list(pool.map(one, hosts))
     return time.monotonic() - wall, time.process_time() - cpu
+
+
+def _worker(hosts, fleet, local: Path, digest: str, runs: int, barrier, results) -> None:
+    clients = [(connect(h, fleet, gcm=True),) for h in hosts]
+    send = lambda host, loc, rem: exec_cat(host[0], loc, rem)   # noqa: E731
+    for i in range(runs + 1):
+        barrier.wait()
+        _, cpu = timed(clients, send, local, digest, f"proc{i}")
+        results.put(cpu)
+    for (client,) in clients:
+        client.close()
+
+
+def in_processes(test_hosts: list, fleet, local: Path, digest: str, runs: int, procs: int = 2) -> tuple[float, float]:
+    """exec cat gcm with the hosts split over `procs` forked processes: (median wall s, median CPU s
+    summed over the processes); the first round is a warm-up."""
+    ctx = multiprocessing.get_context("fork")
+    procs = min(procs, len(test_hosts))
+    barrier, results = ctx.Barrier(procs + 1), ctx.Queue()
+    workers = [ctx.Process(target=_worker, args=(test_hosts[i::procs], fleet, local, digest, runs, barrier, results))
+               for i in range(procs)]
+    for w in workers:
+        w.start()
+    cells = []
+    for i in range(runs + 1):
+        barrier.wait()                       # every worker connected (first round) or done before
+        started = time.monotonic()
+        cpu = sum(results.get(timeout=300) for _ in range(procs))
+        if i:
+            cells.append((time.monotonic() - started, cpu))
+    for w in workers:
+        w.join(timeout=60)
+    return statistics.median(c[0] for c in cells), statistics.median(c[1] for c in cells)
 
 
 def host_sha(host, remote: str) -> str:
@@ -151,6 +191,15 @@ def main() -> int:
             zlib = [(connect(h, fleet, compress=True),) for h in fleet.hosts]
             for h in product.hosts:
                 h.run(cmd("true"))   # connected before the clock, as in a deploy
+            ciphers = {h.connection().transport.local_cipher for h in product.hosts}
+            print(f"  the product's connections use {', '.join(sorted(ciphers))}", file=sys.stderr)
+
+            def reuse(host, loc, rem) -> bool:
+                held = rc.verify_checksum(rem, digest).then(cmd("touch", rem))
+                if host.run(held, check=False).ok:
+                    return True             # verified on the host: the very check a deploy makes
+                host.put(loc, rem)          # the warm-up round: the file is not there yet
+                return False
 
             def bench_method(fn):
                 return lambda host, loc, rem: fn(host[0], loc, rem)
@@ -162,6 +211,7 @@ def main() -> int:
                 ("exec cat gcm", gcm, bench_method(exec_cat)),
                 ("exec cat zlib", zlib, bench_method(exec_cat)),
                 ("product put", product.hosts, lambda host, loc, rem: host.put(loc, rem)),
+                ("product reuse", product.hosts, reuse),
             ]
             rows = []
             for name, hosts, send in methods:
@@ -171,6 +221,10 @@ def main() -> int:
                     runs = [timed(hosts[:n], send, local, digest, f"run{n}") for _ in range(args.runs)]
                     cells.append((statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)))
                 rows.append((name, cells))
+                if name == "exec cat zlib":
+                    name = "exec cat gcm, 2 processes"
+                    cells = [in_processes(fleet.hosts[:n], fleet, local, digest, args.runs) for n in counts]
+                    rows.append((name, cells))
                 print(f"  {name}: " + ", ".join(f"{n} hosts {w:.2f}s wall {c:.2f}s cpu"
                                                 for n, (w, c) in zip(counts, cells)), file=sys.stderr)
             for group in (plain, gcm, zlib):

@@ -9,10 +9,17 @@ Where the release tree comes from, in order:
 - no build command: the source folder as it is.
 The release id is the UTC time of the build plus the short git sha when there is one
 (20240101120000-abc1234), so ids sort in the order they were made.
+
+Packing is reproducible, so the same tree gives the same sha256 (and a host that holds that
+artifact is not sent it again): entries sorted, owners cleared, no time in the gzip header, and
+file times clamped to $SOURCE_DATE_EPOCH, else to the source's commit time (the reproducible-builds
+convention: a build's fresh files carry the time of the commit they were built from).
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import json
 import os
@@ -125,22 +132,42 @@ def run_build(command: str, source: Path, out: Path, timeout: float = 1800) -> s
     return mask(lines[-1]) if lines else ""
 
 
-def _keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+def _keep(info: tarfile.TarInfo, epoch: int | None = None) -> tarfile.TarInfo | None:
     name = Path(info.name).name
     if name in EXCLUDED_NAMES or name.endswith(EXCLUDED_SUFFIXES):
         return None
     info.uid = info.gid = 0
     info.uname = info.gname = ""
+    info.mtime = int(info.mtime) if epoch is None else min(int(info.mtime), epoch)
     return info
 
 
-def pack(tree: Path, dest: Path) -> None:
-    """tree/* -> dest (.tar.gz), without VCS data and caches, owned by nobody in particular."""
+def source_epoch(folder: Path | None) -> int | None:
+    """$SOURCE_DATE_EPOCH, else the commit time of the folder's checkout, else None."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if value.isdigit():
+        return int(value)
+    if folder is None:
+        return None
+    try:
+        proc = subprocess.run(["git", "-C", str(folder), "log", "-1", "--format=%ct"], capture_output=True,
+                              text=True, timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    stamp = proc.stdout.strip()
+    return int(stamp) if proc.returncode == 0 and stamp.isdigit() else None
+
+
+def pack(tree: Path, dest: Path, epoch: int | None = None) -> None:
+    """tree/* -> dest (.tar.gz), without VCS data and caches, owned by nobody in particular;
+    the same tree (and epoch) gives the same bytes."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
-    with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
+    with open(partial, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6,
+                                                   mtime=0) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for child in sorted(tree.iterdir()):
-            tar.add(child, arcname=child.name, filter=_keep)
+            tar.add(child, arcname=child.name, filter=functools.partial(_keep, epoch=epoch))
     partial.replace(dest)
 
 
@@ -172,7 +199,7 @@ def prepare(env: Environment, app: str, given: Path | None, now: datetime | None
             shutil.copyfile(given, tarball)
             origin = str(given)
         elif given is not None:
-            pack(given, tarball)
+            pack(given, tarball, source_epoch(None))
             origin = str(given)
         elif config.commands.build:
             tree = staging if OUT in config.commands.build else source
@@ -180,10 +207,10 @@ def prepare(env: Environment, app: str, given: Path | None, now: datetime | None
                 shutil.rmtree(staging, ignore_errors=True)
                 staging.mkdir(parents=True)
             run_build(config.commands.build, source, staging)
-            pack(tree, tarball)
+            pack(tree, tarball, source_epoch(source))
             origin = f"{config.commands.build} (in {config.source})"
         else:
-            pack(source, tarball)
+            pack(source, tarball, source_epoch(source))
             origin = config.source
     finally:
         shutil.rmtree(staging, ignore_errors=True)

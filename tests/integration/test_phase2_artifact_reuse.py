@@ -1,12 +1,12 @@
-"""Phase 2 on three real sshd hosts, the same artifact twice: a host that holds it (its own
-sha256sum says so) is not sent it again; a host whose file of that name was damaged gets a fresh,
-verified upload. --json and the journal say per host which it was."""
+"""Phase 2 on three real sshd hosts, run twice from the same source: the build is reproducible (the
+same sha256), a host that holds that artifact (its own sha256sum says so) is not sent it again, a
+host whose file of that name was damaged gets a fresh, verified upload. --json and the journal say
+per host which it was."""
 
 from __future__ import annotations
 
 import json
 
-from deploy import artifact
 from tests.integration.test_phase2_support import APP_DIR, journal_events, make_project
 
 
@@ -22,21 +22,17 @@ def sha_on(host, path: str) -> str:
 def test_the_same_artifact_again_is_reused_where_verified_and_sent_where_damaged(tmp_path, fleet3):
     project = make_project(tmp_path, fleet3)
     one, damaged, three = fleet3.hosts
-    tarball = tmp_path / "ci-build.tar.gz"   # a CI build: the same bytes for every run
-    artifact.pack(project.build_tree(tmp_path, "ci-build"), tarball)
-    sha = artifact.sha256_of(tarball)
-    cached = f"{APP_DIR}/artifacts/{sha}.tar.gz"
-
-    first, doc1 = project.deploy("--artifact", str(tarball))
+    first, doc1 = project.deploy()           # built from the stand-in's source (a git checkout)
     assert first.returncode == 0, first.stderr
-    assert doc1["manifest"]["sha256"] == sha
+    sha = doc1["manifest"]["sha256"]
+    cached = f"{APP_DIR}/artifacts/{sha}.tar.gz"
     assert [h["artifact"] for h in doc1["hosts"]] == ["uploaded"] * 3
     assert [sha_on(h, cached) for h in fleet3.hosts] == [sha] * 3
     inodes = [stat_of(h, cached) for h in fleet3.hosts]
 
     # a file of the right name with other bytes (a disk fault, a hand edit) must not pass for it
     damaged.run(f"printf 'not the artifact' > {cached}")
-    second, doc2 = project.deploy("--artifact", str(tarball))
+    second, doc2 = project.deploy()          # built again: file times clamped to the commit's
     assert second.returncode == 0, second.stderr
     v1, v2 = doc1["release"], doc2["release"]
     assert v2 > v1 and doc2["manifest"]["sha256"] == sha

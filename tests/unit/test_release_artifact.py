@@ -4,7 +4,9 @@ Files only under tmp_path; no hosts."""
 import io
 import json
 import tarfile
+import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +103,28 @@ def test_bad_artifact_arguments_are_config_errors(tmp_path):
         tar.addfile(info, io.BytesIO(b"x"))
     with pytest.raises(ConfigError, match="unsafe path"):
         artifact.check_given(str(evil))
+
+
+def test_pack_is_reproducible_so_the_same_tree_is_the_same_artifact(tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    epoch = 1_700_000_000
+    first = make_tree(tmp_path / "one")
+    artifact.pack(first, tmp_path / "a.tar.gz", epoch)
+    time.sleep(1.1)                                       # a build a second later: fresh file times
+    second = make_tree(tmp_path / "two")
+    artifact.pack(second, tmp_path / "b.tar.gz", epoch)
+    assert artifact.sha256_of(tmp_path / "a.tar.gz") == artifact.sha256_of(tmp_path / "b.tar.gz")
+    with tarfile.open(tmp_path / "a.tar.gz") as tar:
+        assert {m.mtime for m in tar.getmembers()} == {epoch}    # clamped to the commit's time
+    (second / "pkg" / "app.py").write_text("print('ho')\n")   # same size, other bytes
+    artifact.pack(second, tmp_path / "c.tar.gz", epoch)
+    assert artifact.sha256_of(tmp_path / "c.tar.gz") != artifact.sha256_of(tmp_path / "a.tar.gz")
+
+
+def test_source_epoch_prefers_the_environment_then_the_commit(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1234567890")
+    assert artifact.source_epoch(tmp_path) == 1234567890
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert artifact.source_epoch(tmp_path) is None            # no checkout: file times as they are
+    assert artifact.source_epoch(None) is None
+    assert isinstance(artifact.source_epoch(Path(__file__).parent), int)

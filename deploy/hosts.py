@@ -308,7 +308,8 @@ class SSHHost(Host):
             error = b"".join(iter(lambda: channel.recv_stderr(65536), b""))
             code = channel.recv_exit_status()
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            raise StepFailed(f"{self.name}: upload to {remote} failed: {mask(str(exc)) or type(exc).__name__}") from None
+            reason = mask(str(exc)) or type(exc).__name__
+            raise StepFailed(f"{self.name}: upload to {remote} failed: {reason}") from None
         finally:
             if channel is not None:
                 channel.close()

@@ -148,7 +148,8 @@ def upload(run, ctx, fleet: Fleet, runs: dict, plans: dict[str, SlotRun], ex, jo
             releases.apply(host, [prepare])   # refuses a release id the host already has ...
             ex.on_failure(f"remove release {release_id} from {host.name}",   # ... so this removes only ours
                           lambda: releases.remove_unless_current(host, ctx.layout, release_id))
-            releases.apply(host, [*rest, Exec(slots.install_env(ctx.layout, release_id, plan.new), "env")])
+            r.artifact = notes["artifact"] = releases.apply(
+                host, [*rest, Exec(slots.install_env(ctx.layout, release_id, plan.new), "env")])
             r.uploaded = True
         run.out.info(f"{host.name}: uploaded and verified {release_id} (for its {plan.new.name} slot)")
 

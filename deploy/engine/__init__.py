@@ -6,7 +6,8 @@ ready, and its undo), steps as data, one rolling loop, one result type.
     strategy.py  the switch strategy (the seam): InPlace builds a turn's, an undo's, a reload's steps
     turn.py      Turn: the one place steps are applied on a host; undo; a reload (the flag)
     roll.py      observe, roll (batch by batch), report_where_now
-    ship.py      a release's files: uploaded and verified on every host before any switch, pruned after
+    ship.py      a release's files on every host before any switch (reused where the host holds
+                 its sha256), pruned after
     rollback.py  a release rolled back (rollback.backend, rollback.frontend)
     runs.py      HostRun: what happened to one host
     results.py   Outcome (every task's result), host rows and table

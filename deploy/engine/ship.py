@@ -37,7 +37,8 @@ def upload(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], bu
             # the artifact: sent only when the host does not hold it already (its sha256 computed there)
             r.artifact = notes["artifact"] = releases.apply(host, rest)
             r.uploaded = True
-        run.out.info(f"{host.name}: {'verified the artifact it holds for' if r.artifact == releases.REUSED else 'uploaded and verified'} {release}")
+        how = "verified the artifact it holds for" if r.artifact == releases.REUSED else "uploaded and verified"
+        run.out.info(f"{host.name}: {how} {release}")
 
     result = fleet.run(work, size=len(fleet.hosts), max_fail=len(fleet.hosts))
     raise_failed(result, "upload")

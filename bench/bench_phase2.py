@@ -1,5 +1,6 @@
-"""Benchmark: issue 12's targets for phase 2 on the test fleet - a 4 MB release, an app that
-boots in 1 s - each as wall seconds and as a ratio to the floor (one boot + the health gate).
+"""Benchmark: issue 12's phase 2 targets on the test fleet (4 MB release, app booting in 1 s).
+
+Each as wall seconds and as a ratio to the floor (one boot + the health gate's passes).
 
     .venv/bin/python bench/bench_phase2.py [--runs 3] [--scenarios 1,4lb,4rolling,rollback,16]
 

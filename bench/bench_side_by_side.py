@@ -18,42 +18,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from fleetbench import Workspace, edit_environment, set_mode, timed_deploy
 
-import yaml  # noqa: E402
-
-from tests.integration.test_phase2_haproxy import Load  # noqa: E402
-from tests.integration.test_phase2_side_by_side import start_haproxy  # noqa: E402
-from tests.integration.test_phase2_support import make_project  # noqa: E402
-from tests.support.fleet import _check_system, _Factory  # noqa: E402
-
-
-def timed_deploy(project) -> tuple[float, int, int, str]:
-    """One deploy under load: (wall seconds, exit code, failed requests of sent, release)."""
-    with Load(project.front) as load:
-        time.sleep(0.3)
-        started = time.monotonic()
-        proc, doc = project.deploy(timeout=300)
-        seconds = time.monotonic() - started
-        time.sleep(0.3)
-    if proc.returncode != 0:
-        print(proc.stderr, file=sys.stderr)
-    return seconds, proc.returncode, len(load.failures), load.sent
-
-
-def set_mode(project, mode: str, hosts: int) -> None:
-    file = project.root / "environments" / "fleet.yaml"
-    data = yaml.safe_load(file.read_text())
-    data["switch"] = mode
-    data["batches"] = {"size": 1 if mode == "in_place" else hosts, "max_fail": 0}
-    file.write_text(yaml.safe_dump(data, sort_keys=False))
+from tests.integration.test_phase2_support import make_project
 
 
 def main() -> int:
@@ -61,38 +30,23 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed deploys per mode (default 3)")
     parser.add_argument("--hosts", type=int, default=4, help="fleet size (default 4)")
     args = parser.parse_args()
-    sshd = _check_system()
-    with tempfile.TemporaryDirectory(prefix="bench-sbs-") as tmp:
-        work = Path(tmp)
-        (work / "fleet").mkdir()
-        factory = _Factory(work / "fleet", sshd)
-        haproxy = None
-        try:
-            fleet = factory(args.hosts)
-            project = make_project(work, fleet, batches={"size": 1, "max_fail": 0})
-            alt_port = project.port + 1000
-            project.front, admin, haproxy = start_haproxy(work, fleet, project.port, alt_port)
-            file = project.root / "environments" / "fleet.yaml"
-            data = yaml.safe_load(file.read_text())
-            data["apps"]["api"]["alt_port"] = alt_port
-            data["load_balancer"] = admin
-            file.write_text(yaml.safe_dump(data, sort_keys=False))
+    with Workspace("bench-sbs-") as ws:
+        fleet = ws.fleet(args.hosts)
+        project = make_project(ws.root, fleet, batches={"size": 1, "max_fail": 0})
+        alt_port = project.port + 1000
+        project.front, admin = ws.haproxy(fleet, project.port, alt_port)
+        edit_environment(project, apps={"api": {"alt_port": alt_port}}, load_balancer=admin)
 
-            rows = []
-            for mode in ("in_place", "side_by_side"):
-                set_mode(project, mode, args.hosts)
-                warm = timed_deploy(project)      # in_place: the first install; side_by_side: the move to slots
-                if warm[1] != 0:
-                    print(f"{mode}: warm-up deploy failed (exit {warm[1]})", file=sys.stderr)
-                    return 1
-                runs = [timed_deploy(project) for _ in range(args.runs)]
-                rows.append((mode, runs))
-                print(f"{mode}: " + ", ".join(f"{s:.1f}s" for s, *_ in runs), file=sys.stderr)
-        finally:
-            if haproxy:
-                haproxy.terminate()
-                haproxy.wait(timeout=10)
-            factory.stop_all()
+        rows = []
+        for mode in ("in_place", "side_by_side"):
+            set_mode(project, mode, 1 if mode == "in_place" else args.hosts)
+            warm = timed_deploy(project, load_url=project.front)   # in_place: the first install; side_by_side: the move to slots
+            if warm[1] != 0:
+                print(f"{mode}: warm-up deploy failed (exit {warm[1]})", file=sys.stderr)
+                return 1
+            runs = [timed_deploy(project, load_url=project.front) for _ in range(args.runs)]
+            rows.append((mode, runs))
+            print(f"{mode}: " + ", ".join(f"{s:.1f}s" for s, *_ in runs), file=sys.stderr)
 
     print(f"\nphase 2, {args.hosts} hosts behind HAProxy, under load (6 threads GET /health), "
           f"{args.runs} warm runs per mode\n")

@@ -15,7 +15,7 @@ from typing import Callable, Literal
 
 import jwt
 import requests
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from deploy.config import Duration, Model, read_yaml, validate
 from deploy.errors import ConfigError
@@ -27,12 +27,54 @@ TOKEN_VAR = "SMOKE_TOKEN"
 
 
 # -- the spec users edit -----------------------------------------------------------------------
+MIN_INTERVAL = 0.01                     # below this the gate floods the host it judges
+
+
+def spacing_text(seconds: float) -> str:
+    """0.1 -> '100ms', 2 -> '2s', 1.5 -> '1.5s' (as checks/smoke.yaml writes durations)."""
+    return f"{seconds * 1000:g}ms" if seconds < 1 else f"{seconds:g}s"
+
+
 class HealthPolicy(Model):
-    passes: int = Field(3, ge=1)        # consecutive healthy answers with the new version
-    interval: Duration = 0.5            # wait between polls; grows x1.5 after a failure ...
+    """The per-host health gate (checks/smoke.yaml `health:`): `passes` healthy answers in a row,
+    `interval` apart. Why the default spacing is 100ms: the comment in checks/smoke.yaml."""
+
+    passes: int = Field(3, ge=1, le=1000)   # consecutive healthy answers with the new version
+    interval: Duration = 0.1            # wait between polls, so between passes; grows x1.5 after a failure ...
     max_interval: Duration = 2          # ... up to this
     timeout: Duration = 2               # one request
     deadline: Duration = 60             # per host, from the restart
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: float) -> float:
+        if value < MIN_INTERVAL:
+            raise ValueError(f"{spacing_text(value)} is too short: at least {spacing_text(MIN_INTERVAL)} "
+                             "between polls (the gate must not flood the host it judges)")
+        return value
+
+    @field_validator("timeout", "deadline")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "HealthPolicy":
+        if self.max_interval < self.interval:
+            raise ValueError(f"max_interval {spacing_text(self.max_interval)} is shorter than "
+                             f"interval {spacing_text(self.interval)}")
+        least = (self.passes - 1) * self.interval
+        if self.deadline <= least:
+            raise ValueError(f"deadline {spacing_text(self.deadline)} cannot hold {self.passes} passes "
+                             f"{spacing_text(self.interval)} apart (they take {spacing_text(least)})")
+        return self
+
+    @property
+    def shortest(self) -> float:
+        """The least time the gate can take on a host that is up: (passes - 1) x interval."""
+        return (self.passes - 1) * self.interval
 
 
 class DrainPolicy(Model):

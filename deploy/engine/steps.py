@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from deploy.commands import haproxy
-from deploy.gates import HealthPolicy
+from deploy.gates import HealthPolicy, spacing_text
 from deploy.releases import Exec, Upload
 from deploy.rollout import FlagState
 
@@ -58,7 +58,8 @@ class HealthGate:
         if self.flag is not None:
             return f"gate    GET {self.url} until it serves flag {self.flag.describe()}"
         return (f"gate    GET {self.url} until 200 with version {self.release}, "
-                f"{self.policy.passes} in a row within {self.policy.deadline:g}s")
+                f"{self.policy.passes} in a row {spacing_text(self.policy.interval)} apart "
+                f"within {self.policy.deadline:g}s")
 
 
 Step = Union[Exec, Upload, Drain, Ready, HealthGate]

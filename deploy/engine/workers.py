@@ -75,6 +75,7 @@ def wait_workers(read: Callable[[], list[Worker]], http_gate: Callable[[int], Ga
     started = clock()
     attempts = 0
     url = ""
+    rounds = gates.HealthPoll(policy)   # the policy's spacing and backoff between failed rounds
     while True:
         attempts += 1
         first = read()
@@ -91,10 +92,11 @@ def wait_workers(read: Callable[[], list[Worker]], http_gate: Callable[[int], Ga
                 return GateResult(True, url, f"healthy; {verdict.reason}", attempts + http.attempts,
                                   clock() - started, http.version)
             verdict = Verdict(False, changed)
-        if clock() - started + policy.interval > policy.deadline:
+        rounds.record(verdict)
+        if clock() - started + rounds.wait > policy.deadline:
             return GateResult(False, url or process, f"not ready within {policy.deadline:g}s: {verdict.reason}",
                               attempts, clock() - started)
-        sleep(max(policy.interval, 0.2))
+        sleep(rounds.wait)
 
 
 def http_gate(url: str, release: str, policy: HealthPolicy) -> Callable[[int], GateResult]:

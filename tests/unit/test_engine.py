@@ -84,7 +84,8 @@ def test_a_turn_behind_a_load_balancer_is_drain_switch_restart_gate_ready(tmp_pa
     assert shown[:3] == ["lb      set server marketplace-api/api-1 state drain",
                          f"lb      wait for 0 sessions (at most {ctx.spec.drain.deadline:g}s)",
                          "lb      set server marketplace-api/api-1 state maint"]
-    assert shown[-2].startswith(f"gate    GET http://10.0.0.5:3000/health until 200 with version {R2}")
+    assert shown[-2] == (f"gate    GET http://10.0.0.5:3000/health until 200 with version {R2}, "
+                         f"{ctx.spec.health.passes} in a row 100ms apart within {ctx.spec.health.deadline:g}s")
     assert shown[-1] == "lb      set server marketplace-api/api-1 state ready"
     assert kinds(ctx.strategy.turn(ctx, r, switch=False)) == ["Drain", "Exec:restart", "HealthGate", "Ready"]
     no_lb = context(tmp_path, lb=False)

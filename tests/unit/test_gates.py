@@ -117,6 +117,72 @@ def test_shipped_smoke_file_holds_the_runbook_checks():
     assert spec.health.passes == 3 and spec.health.deadline == 60 and spec.token.sub == "1"
 
 
+def test_the_shipped_spacing_is_3_passes_100ms_apart_and_the_code_defaults_to_it():
+    shipped = gates.load_spec(REPO).health
+    assert (shipped.passes, shipped.interval) == (3, 0.1) and shipped.shortest == pytest.approx(0.2)
+    assert HealthPolicy() == shipped          # no smoke.yaml health section: the same decision
+    assert "100ms apart" in (REPO / "checks" / "smoke.yaml").read_text()   # stated, with its reason
+
+
+def test_a_healthy_host_passes_the_shipped_gate_in_two_spacings():
+    clock = Clock()
+    result = wait_healthy("http://h/health", "v2", gates.load_spec(REPO).health, scripted(UP), clock, clock.sleep)
+    assert result.ok and result.attempts == 3
+    assert clock.sleeps == [0.1, 0.1]
+
+
+class CrashLoop:
+    """A worker that dies on its first request; its process manager starts it again at once and
+    it answers again `boot` seconds later (a supervisord/pm2 restart loop)."""
+
+    def __init__(self, clock, boot=1.0):
+        self.clock, self.boot, self.up_at, self.answered = clock, boot, 0.0, 0
+
+    def __call__(self, url, timeout):
+        if self.clock.now < self.up_at:
+            return DOWN
+        self.answered += 1
+        self.up_at = self.clock.now + self.boot       # dies now, back after a boot
+        return UP
+
+
+def test_the_shipped_spacing_catches_a_restart_loop_a_spacing_longer_than_a_boot_would_pass():
+    shipped = gates.load_spec(REPO).health
+    clock = Clock()
+    loop = CrashLoop(clock)
+    result = wait_healthy("http://h/health", "v2", shipped, loop, clock, clock.sleep)
+    assert not result.ok and result.reason.startswith("not healthy within 60s")
+    assert loop.answered > 10                          # it answered healthy many times, never 3 in a row
+
+    clock = Clock()
+    slow = shipped.model_copy(update={"interval": 1.5, "max_interval": 2})   # longer than the 1s boot
+    result = wait_healthy("http://h/health", "v2", slow, CrashLoop(clock), clock, clock.sleep)
+    assert result.ok                                   # each poll met a fresh incarnation
+
+
+@pytest.mark.parametrize("health, message", [
+    ("{interval: 0}", "health.interval: 0ms is too short: at least 10ms between polls"),
+    ("{interval: 5ms}", "health.interval: 5ms is too short"),
+    ("{interval: -1}", "health.interval: must not be negative"),
+    ("{interval: soon}", "health.interval: 'soon' is not a duration"),
+    ("{passes: 0}", "health.passes: Input should be greater than or equal to 1"),
+    ("{passes: many}", "health.passes: Input should be a valid integer"),
+    ("{timeout: 0}", "health.timeout: must be more than 0"),
+    ("{deadline: 0s}", "health.deadline: must be more than 0"),
+    ("{interval: 1s, max_interval: 500ms}", "health: max_interval 500ms is shorter than interval 1s"),
+    ("{passes: 5, interval: 500ms, deadline: 2s}", "health: deadline 2s cannot hold 5 passes 500ms apart "
+                                                   "(they take 2s)"),
+    ("{spacing: 1s}", "health.spacing: unknown key"),
+])
+def test_bad_health_values_are_one_line_naming_the_key(tmp_path, health, message):
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "smoke.yaml").write_text(f"health: {health}\n")
+    with pytest.raises(ConfigError) as exc:
+        gates.load_spec(tmp_path)
+    assert str(exc.value).startswith(f"checks/smoke.yaml: {message}"), str(exc.value)
+    assert "\n" not in str(exc.value) and exc.value.exit_code == 2
+
+
 def test_smoke_file_errors_are_one_line(tmp_path):
     # a project without its own checks/smoke.yaml gets the shipped one (deploy/shipped.py)
     assert gates.load_spec(tmp_path) == gates.load_spec(REPO)

@@ -219,6 +219,21 @@ def test_gate_waits_for_the_last_old_worker_then_asks_http_for_each_worker():
     assert passes == [8]                                  # 2 x 4 workers in a row
 
 
+def test_rounds_are_spaced_by_the_policy_and_back_off_like_the_http_gate():
+    clock, sleeps = Clock(), []
+    readings = [on("r2", old={3})] * 5 + [on("r2")]
+
+    def sleep(seconds):
+        sleeps.append(round(seconds, 3))
+        clock.sleep(seconds)
+
+    result = wait_workers(lambda: readings.pop(0) if len(readings) > 1 else readings[0], lambda passes: GateResult(True, "u", "healthy", passes, 0.0, "r2"),
+                          "marketplace-api", "r2", 4, "cluster",
+                          HealthPolicy(passes=3, interval=0.1, max_interval=0.3, deadline=10), clock, sleep)
+    assert result.ok
+    assert sleeps == [0.1, 0.15, 0.225, 0.3, 0.3]       # 100ms apart, x1.5 per failed round, capped
+
+
 def test_gate_fails_on_a_worker_that_keeps_crashing():
     crashing, restarting = on("r2", "jlist_cluster4_one_crashing.json"), on("r2", "jlist_cluster4_one_restarting.json")
     result, _ = run_gate([crashing, restarting] * 100, deadline=5)

@@ -228,8 +228,9 @@ def move(run, ctx, host: Host, r, plan: SlotRun, journal) -> None:
         notes.update(before=r.before.current, previous=r.previous, slot=plan.new.name, server=new)
         plan.moved = True   # before the command: a half-done move is undone as well
         ctx.lb.set_state(ctx.backend, new, "ready")
+        r.switched = True   # the new slot takes traffic: the host's table row says what became of it
         ctx.lb.set_state(ctx.backend, old, "drain")
-        plan.linked = r.switched = True
+        plan.linked = True
         host.run(chain([rc.switch(ctx.layout, r.target, r.previous), slots.record(ctx.layout, plan.new.name)]),
                  timeout=60)
         r.in_service = True
@@ -265,7 +266,16 @@ def smoke_checks(run, ctx, ex, plans: dict[str, SlotRun], release_id: str,
 
 # -- undo --------------------------------------------------------------------------------------------------------
 def undo_host(run, ctx, host: Host, r, plan: SlotRun) -> None:
-    """Before the switch: stop the new slot. After it: the old slot serves again, then stop the new."""
+    """Before the switch: stop the new slot. After it: the old slot serves again, then stop the new.
+    A host whose move began is undone only when the LB answers: without it, the host stays as the
+    LB may still see it (links, slot record and the new slot agreeing) - switching its links back
+    or stopping its new slot would cut the traffic the LB still sends there."""
+    if plan.moved:
+        try:
+            ctx.lb.states(ctx.backend)
+        except StepFailed as exc:
+            raise StepFailed(f"{host.name}: left as it is (it may serve {r.target} from its {plan.new.name} "
+                             f"slot): {exc}") from None
     if plan.linked:
         before = r.before
         links = rc.switch(ctx.layout, before.current, before.previous) if before.current \

@@ -7,7 +7,7 @@ one place that applies them, so a dry run prints the very list a run applies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 from deploy.commands import haproxy
 from deploy.gates import HealthPolicy
@@ -53,6 +53,7 @@ class HealthGate:
     release: str | None
     policy: HealthPolicy
     flag: FlagState | None = None
+    program: Any = None     # the process gated (pm2 workers, its error log): None = the app's own
 
     def show(self) -> str:
         if self.flag is not None:

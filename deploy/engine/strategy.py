@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from deploy import releases
+from deploy import releases, slots
 from deploy.engine.steps import Drain, HealthGate, Ready, Step
 from deploy.rollout import FlagState
 
@@ -68,6 +68,50 @@ class InPlace:
         if ctx.lb:
             steps.append(Ready(ctx.backend, r.name))
         return steps
+
+
+class SideBySide(InPlace):
+    """The app runs in one of two slots per host (deploy.slots): a release boots in the other one
+    and the load balancer moves (deploy.side_by_side applies it); a restart or a flag reload acts
+    on the slot that serves - its process, its env file, its port, its LB server. r.slot is the
+    serving slot as read on the host (None: blue, nothing recorded yet)."""
+
+    name = "side-by-side"
+
+    def turn(self, ctx: "AppContext", r: "HostRun", switch: bool = True, with_env: bool = True) -> list[Step]:
+        if switch:
+            return super().turn(ctx, r, switch, with_env)
+        live = Live.of(ctx, r)
+        return [drain(ctx, live.server), *releases.restart_steps(ctx.manager, live.program),
+                HealthGate(live.health_url, r.target, ctx.spec.health, program=live.program),
+                Ready(ctx.backend, live.server)]
+
+    def reload(self, ctx: "AppContext", r: "HostRun", change: list[Step], flag: FlagState) -> list[Step]:
+        from deploy.engine.workers import cluster_policy
+        live = Live.of(ctx, r)
+        return [*change, drain(ctx, live.server), *releases.restart_steps(ctx.manager, live.program),
+                HealthGate(live.health_url, None, cluster_policy(live.program, ctx.spec.health), flag,
+                           program=live.program),
+                Ready(ctx.backend, live.server)]
+
+
+class Live:
+    """What serves an app on a host: its slot's program, LB server, health URL and env file."""
+
+    def __init__(self, ctx: "AppContext", host: str, config, slot: slots.Slot):
+        self.slot = slot
+        self.program = slots.serving_program(ctx.program, ctx.config, ctx.layout, slot)
+        self.server = slots.server(host, slot)
+        self.health_url = f"http://{releases.host_address(config)}:{slot.port}{ctx.config.health_path}"
+        self.env_file = slot.env_file
+
+    @classmethod
+    def of(cls, ctx: "AppContext", r: "HostRun") -> "Live":
+        return cls(ctx, r.name, r.config, r.slot or slots.slot(slots.BLUE, ctx.config, ctx.layout))
+
+
+def for_app(side_by_side: bool) -> Strategy:
+    return SideBySide() if side_by_side else InPlace()
 
 
 def drain(ctx: "AppContext", server: str) -> Drain:

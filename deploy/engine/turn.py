@@ -109,7 +109,8 @@ def _gate(t: Turn, step: HealthGate) -> None:
             gate = gates.wait_healthy(step.url, None, step.policy,
                                       expected_flag={"enabled": step.flag.enabled, "percentage": step.flag.percentage})
         else:
-            gate = workers.wait_ready(t.host, t.ctx.manager, t.ctx.program, step.url, step.release, step.policy)
+            gate = workers.wait_ready(t.host, t.ctx.manager, step.program or t.ctx.program, step.url,
+                                      step.release, step.policy)
         r.gate = gate
         notes.update(gate.as_dict())
         if t.pid:

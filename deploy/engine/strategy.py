@@ -12,7 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from deploy import releases, slots
-from deploy.engine.steps import Drain, HealthGate, Ready, Step
+from deploy.releases import Exec
+from deploy.commands import release as rc
+from deploy.commands.shell import OR, Command, chain
+from deploy.engine.steps import Drain, HealthGate, LbState, Ready, Step
+from deploy.process.base import Program
 from deploy.rollout import FlagState
 
 if TYPE_CHECKING:
@@ -79,8 +83,9 @@ class SideBySide(InPlace):
     name = "side-by-side"
 
     def turn(self, ctx: "AppContext", r: "HostRun", switch: bool = True, with_env: bool = True) -> list[Step]:
-        if switch:
-            return super().turn(ctx, r, switch, with_env)
+        if switch:   # what deploy.side_by_side applies to the host: boot + gate beside, then move
+            pair = Pair.of(ctx, r)
+            return [*boot_steps(ctx, pair, r.target), *move_steps(ctx, r.name, pair, r.target, r.previous)]
         live = Live.of(ctx, r)
         return [drain(ctx, live.server), *releases.restart_steps(ctx.manager, live.program),
                 HealthGate(live.health_url, r.target, ctx.spec.health, program=live.program),
@@ -108,6 +113,53 @@ class Live:
     @classmethod
     def of(cls, ctx: "AppContext", r: "HostRun") -> "Live":
         return cls(ctx, r.name, r.config, r.slot or slots.slot(slots.BLUE, ctx.config, ctx.layout))
+
+
+class Pair:
+    """A host's two slots in a side-by-side release: the one that serves, the one it boots in."""
+
+    def __init__(self, ctx: "AppContext", address: str, serving: slots.Slot, release: str | None):
+        self.serving, self.address = serving, address
+        self.new = slots.slot(slots.other(serving.name), ctx.config, ctx.layout)
+        self.program: Program = slots.program(ctx.program, ctx.config, ctx.layout, self.new, release or "<release>")
+        self.old: Program = slots.serving_program(ctx.program, ctx.config, ctx.layout, serving)
+        self.health_path = ctx.config.health_path
+
+    @classmethod
+    def of(cls, ctx: "AppContext", r: "HostRun") -> "Pair":
+        return cls(ctx, releases.host_address(r.config), r.slot or slots.slot(slots.BLUE, ctx.config, ctx.layout),
+                   r.target)
+
+    def url(self, where: slots.Slot) -> str:
+        return f"http://{self.address}:{where.port}{self.health_path}"
+
+    def base_url(self) -> str:
+        return f"http://{self.address}:{self.new.port}"
+
+
+def boot_steps(ctx: "AppContext", pair: Pair, release: str | None) -> list[Step]:
+    """The new slot starts beside the serving one and passes its gate (nothing moves yet)."""
+    return [*releases.restart_steps(ctx.manager, pair.program),
+            HealthGate(pair.url(pair.new), release, ctx.spec.health, program=pair.program)]
+
+
+def move_steps(ctx: "AppContext", host: str, pair: Pair, release: str | None, previous: str | None) -> list[Step]:
+    """The switch: the new slot's server ready, the old one's drain (no new request goes to it),
+    then `current` / `previous` and the slot record."""
+    return [LbState(ctx.backend, slots.server(host, pair.new), "ready"),
+            LbState(ctx.backend, slots.server(host, pair.serving), "drain"),
+            Exec(chain([rc.switch(ctx.layout, release, previous), slots.record(ctx.layout, pair.new.name)]), "switch")]
+
+
+def stop_old_steps(ctx: "AppContext", host: str, pair: Pair) -> list[Step]:
+    """After the last batch: the old slot's server waits for 0 sessions and goes to maint, then
+    its process stops (SIGTERM: what is in flight finishes)."""
+    return [drain(ctx, slots.server(host, pair.serving)), Exec(quiet(ctx.manager.stop_command(pair.old)), "stop-old")]
+
+
+def quiet(command: Command) -> Command:
+    """A stop that finds nothing running is fine."""
+    return Command(command.parts + (rc.QUIET_ERR, OR, "true"))
 
 
 def for_app(side_by_side: bool) -> Strategy:

@@ -16,7 +16,7 @@ from deploy.commands import release as rc
 from deploy.engine import workers
 from deploy.engine.context import AppContext, NoJournal
 from deploy.engine.runs import HostRun
-from deploy.engine.steps import Drain, HealthGate, Ready
+from deploy.engine.steps import Drain, HealthGate, LbState, Ready
 from deploy.errors import StepFailed
 from deploy.hosts import Host
 from deploy.process.base import Program
@@ -77,6 +77,12 @@ def _drain(t: Turn, step: Drain) -> None:
 def _ready(t: Turn, step: Ready) -> None:
     with t.step("ready"):
         t.ctx.lb.ready(step.backend, step.server)
+
+
+@applies(LbState)
+def _lb_state(t: Turn, step: LbState) -> None:
+    with t.step("lb"):
+        t.ctx.lb.set_state(step.backend, step.server, step.state)
 
 
 @applies(Upload)

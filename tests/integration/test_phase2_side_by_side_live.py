@@ -65,6 +65,18 @@ def test_restart_and_a_flag_reload_reach_the_serving_slot(tmp_path, fleet_factor
         assert [(r["apps"]["api"]["flag"], r["apps"]["api"]["serving_flag"], r["problems"]) for r in status] == \
             [({"enabled": True, "percentage": 25, "effective": 25},) * 2 + ([],)] * 2, status
 
+        # a dry run prints what the engine applies: the blue slot boots beside green, the LB moves
+        dry = project.invoke("deploy.phase2", "--dry-run", extra={"COLUMNS": "300"})
+        assert dry.returncode == 0, dry.stdout + dry.stderr
+        for host in hosts:
+            for line in (f"lb      set server marketplace-api/{host.name} state ready",
+                         f"lb      set server marketplace-api/{host.name}-green state drain",
+                         f"{host.name}: lb      set server marketplace-api/{host.name}-green state maint",
+                         f"gate    GET http://{host.address}:{project.port}/health until 200"):
+                assert line in dry.stdout, (line, dry.stdout)
+        dry = project.invoke("restart", "--dry-run", extra={"COLUMNS": "300"})
+        assert dry.returncode == 0 and "set server marketplace-api/host1-green state drain" in dry.stdout, dry.stdout
+
         # the next release boots in blue with the flag's live value and takes over
         proc, doc = deploy(project)
         assert proc.returncode == 0, proc.stderr

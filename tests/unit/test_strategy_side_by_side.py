@@ -91,3 +91,28 @@ def test_the_flag_is_read_and_written_in_the_env_file_given(tmp_path):
     default = str(flag.write_command(ctx.layout, FlagState(True, 5)))   # the app's own: as before
     assert default.count("/srv/marketplace/api/shared/api.env ") == 2 and default.endswith("shared/api.env")
     assert "/srv/marketplace/api/shared/.api.env.flag" in default
+
+
+def test_a_release_turn_boots_beside_then_moves_the_lb(tmp_path):
+    """What deploy.side_by_side applies to a host whose green slot serves (and --dry-run prints)."""
+    ctx = side_by_side(tmp_path)
+    r = on(ctx, "green")
+    r.previous = "20240101120000-abc1234"
+    steps = ctx.strategy.turn(ctx, r, switch=True)
+    shown = lines(steps)
+    assert [type(s).__name__ for s in steps] == ["Exec", "HealthGate", "LbState", "LbState", "Exec"]
+    assert "restart marketplace-api" in shown[0] and "green" not in shown[0]     # the blue slot boots
+    assert f"/srv/marketplace/api/releases/{R2}" in str(steps[0].command) or steps[1].program.directory.endswith(R2)
+    assert shown[1].startswith(f"gate    GET http://10.0.0.5:3000/health until 200 with version {R2}")
+    assert shown[2:4] == ["lb      set server marketplace-api/api-1 state ready",
+                          "lb      set server marketplace-api/api-1-green state drain"]
+    assert R2 in shown[4] and "/srv/marketplace/api/slot" in shown[4] and "blue" in shown[4]
+
+
+def test_after_the_switch_the_old_slot_drains_and_stops(tmp_path):
+    from deploy.engine.strategy import Pair, stop_old_steps
+    ctx = side_by_side(tmp_path)
+    shown = lines(stop_old_steps(ctx, "api-1", Pair.of(ctx, on(ctx, "green"))))
+    assert shown[0] == "lb      set server marketplace-api/api-1-green state drain"
+    assert shown[2] == "lb      set server marketplace-api/api-1-green state maint"
+    assert "stop marketplace-api-green" in shown[3] and "|| true" in shown[3]

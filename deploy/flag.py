@@ -11,6 +11,7 @@ health URL before the next batch starts (see Change for what a failure puts back
 
 from __future__ import annotations
 
+import posixpath
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,16 +36,18 @@ AWK = (f'/^{ENABLE_VAR}=/ {{ if (!e) print "{ENABLE_VAR}=" on; e = 1; next }} '
 
 
 # -- builders (pure) ------------------------------------------------------------------------------
-def read_command(layout: AppLayout) -> Command:
-    return cmd("grep", "-E", f"^({'|'.join(FLAG_VARS)})=", layout.env_file)
+def read_command(layout: AppLayout, env_file: str | None = None) -> Command:
+    """The flag lines of the app's env file (`env_file`: another one, e.g. a side-by-side slot's)."""
+    return cmd("grep", "-E", f"^({'|'.join(FLAG_VARS)})=", env_file or layout.env_file)
 
 
-def write_command(layout: AppLayout, state: FlagState) -> Command:
+def write_command(layout: AppLayout, state: FlagState, env_file: str | None = None) -> Command:
     values = state.env()
-    scratch = f"{layout.shared_dir}/.{layout.app}.env.flag"
-    return cmd("cp", "-p", layout.env_file, scratch, AND,
+    path = env_file or layout.env_file
+    scratch = f"{posixpath.dirname(path)}/.{posixpath.basename(path)}.flag"
+    return cmd("cp", "-p", path, scratch, AND,
                "awk", "-v", f"on={values[ENABLE_VAR]}", "-v", f"pct={values[PERCENT_VAR]}", AWK,
-               layout.env_file, TO, scratch, AND, "mv", "-f", scratch, layout.env_file)
+               path, TO, scratch, AND, "mv", "-f", scratch, path)
 
 
 def parse(stdout: str) -> FlagState | None:
@@ -75,6 +78,8 @@ class AppTarget:
     app: str
     layout: AppLayout
     apply: Callable[[Host, FlagState], gates.GateResult]
+    # the env file the running app reads on a host (side by side: its serving slot's); None: the app's
+    env_file: Callable[[Host], str] | None = None
 
 
 @dataclass
@@ -95,9 +100,10 @@ class HostUnit:
         return self.conn.name
 
     def read(self) -> FlagState | None:
-        res = self.conn.run(read_command(self.target.layout), check=False, timeout=30)
+        path = self.target.env_file(self.conn) if self.target.env_file else self.target.layout.env_file
+        res = self.conn.run(read_command(self.target.layout, path), check=False, timeout=30)
         if res.exit_code >= MISSING:
-            raise StepFailed(f"{self.name}: cannot read {self.target.layout.env_file} "
+            raise StepFailed(f"{self.name}: cannot read {path} "
                              f"({(res.stderr.strip() or 'missing').splitlines()[-1]}): is {self.app} deployed?")
         return parse(res.stdout)
 

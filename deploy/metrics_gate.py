@@ -22,7 +22,7 @@ import requests
 from pydantic import Field
 
 from deploy import gates, progress, releases
-from deploy.config import Duration, Environment, Model, read_yaml, validate
+from deploy.config import Duration, Environment, HostConfig, Model, read_yaml, validate
 from deploy.errors import ConfigError
 from deploy.monitoring import metric_names as names
 from deploy.secrets import Secret, mask, reveal
@@ -188,13 +188,15 @@ class ProbeSample:
         return "ok" if self.status == self.target.expect else "error"
 
 
-def probe_targets(env: Environment, smoke: gates.SmokeSpec, token: Secret | None) -> list[ProbeTarget]:
-    """Every smoke check on every API host; the health URL of every web host (command mode: the
+def probe_targets(env: Environment, smoke: gates.SmokeSpec, token: Secret | None,
+                  api_base: Callable[[HostConfig], str] | None = None) -> list[ProbeTarget]:
+    """Every smoke check on every API host (`api_base`: its base URL, e.g. the side-by-side slot
+    that serves; else the app's port); the health URL of every web host (command mode: the
     public URL's, when there is one)."""
     targets = []
     if "api" in env.apps:
         for host in env.hosts_with(env.apps["api"].role):
-            base = releases.base_url(env, "api", host)
+            base = api_base(host) if api_base else releases.base_url(env, "api", host)
             for check in smoke.checks:
                 targets.append(ProbeTarget(host.name, check.name, base + check.path, check.expect, check.method,
                                            token if check.auth == "bearer" else None))

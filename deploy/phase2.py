@@ -50,6 +50,8 @@ def phase2(run: Run, artifact: str | None = None, dry_run: bool = False, lock_wa
             ctx.env_overrides = flag_journal.live_env_quietly(run)
             release = artifacts.planned_release(env, app, given)
             plan.target_release(fleet, ctx, runs, release)
+            if side_by_side.chosen(ctx):   # each host's serving slot: the release boots in the other
+                side_by_side.read_slots(fleet, ctx, runs)
             return plan.release_plan(run, ctx, runs, release, given)
         ctx.check_lb()
         holder: dict[str, Any] = {}

@@ -151,7 +151,7 @@ def _phase3(run: Run, site: Site, fleet: Fleet, ex: Executor, req: Request, hold
             outcome.units = [r.row() for r in runs]
             return outcome
     if move is not None and move.direction != "down":
-        outcome.gate = gate(run, ex, site, req, "gate", observing=0, with_web=not ship_web)
+        outcome.gate = gate(run, ex, site, req, "gate", observing=0, with_web=not ship_web, fleet=fleet)
     if ship_web:
         outcome.release, web_live = web_release.ship(run, site, fleet, ex, req.given, current, web_live)
     if move is None:
@@ -170,7 +170,8 @@ def _phase3(run: Run, site: Site, fleet: Fleet, ex: Executor, req: Request, hold
                                  revert_on_failure=move.direction != "down")
         change.run(fleet)
         if move.direction != "down":
-            outcome.observe = gate(run, ex, site, req, "observe", observing=req.window, with_web=True)
+            outcome.observe = gate(run, ex, site, req, "observe", observing=req.window, with_web=True,
+                                       fleet=fleet)
             notes["observe"] = outcome.observe
     outcome.percentage = move.target.effective
     outcome.units = [r.row() for r in runs]
@@ -192,12 +193,12 @@ def _done(run: Run, outcome: Outcome, runs: list, move: Move) -> Outcome:
 
 
 def gate(run: Run, ex: Executor, site: Site, req: Request, action: str, observing: float,
-         with_web: bool) -> dict:
+         with_web: bool, fleet: Fleet | None = None) -> dict:
     """The metrics gate as a journaled step; a failure raises StepFailed (undo, exit 1)."""
     what = "before the change" if action == "gate" else f"over {duration_text(observing)} after the change"
     run.out.info(f"metrics gate ({req.spec.gate.source}) {what} ...")
     with ex.step(action) as notes:
-        verdict = metrics_gate.measure(req.spec, site.probe_targets(with_web), observing)
+        verdict = metrics_gate.measure(req.spec, site.probe_targets(with_web, fleet), observing)
         notes.update(verdict.as_dict())
         run.out.item("pass" if verdict.ok else "fail", f"metrics gate {what}", verdict.describe())
         if not verdict.ok:

@@ -15,7 +15,7 @@ from deploy.engine.steps import lines
 from deploy.hosts import Fleet
 from deploy.output import Output
 from deploy.rollout import FlagState, Move
-from deploy.site import Site, flag_steps
+from deploy.site import Site, flag_steps, live_slot
 
 if TYPE_CHECKING:
     from deploy.flag_journal import Journaled
@@ -119,7 +119,7 @@ def _unit_steps(site: Site, r: flag_mod.UnitRun, target: FlagState) -> list[str]
     if isinstance(unit, web_release.LocalUnit):
         return [f"run     (in {unit.publisher.release_dir(unit.release)}) {unit.publisher.command('<env file>')}"]
     ctx = site.api if unit.app == "api" else site.web
-    return lines(flag_steps(ctx, unit.conn.config, target))
+    return lines(flag_steps(ctx, unit.conn.config, target, live_slot(ctx, unit.conn)))
 
 
 def flag_body(percentage: int | None = None, previous: int | None = None, direction: str | None = None,

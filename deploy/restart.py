@@ -24,6 +24,7 @@ from deploy.errors import ConfigError, DeployError, StepFailed
 from deploy.executor import executing
 from deploy.hosts import Fleet, Host
 from deploy.secrets import mask
+from deploy.side_by_side import serving_slot
 
 PHASE = "restart"
 
@@ -68,7 +69,7 @@ def restart(run: Run, app: str = "api", lock_wait: float = 0, dry_run: bool = Fa
             with executing(run, PHASE, lock_wait) as ex:
                 observe(fleet, ctx, runs)  # ... and again under the lock: a deploy may have ended
                 roll(run, ctx, fleet, runs, Journal(ex), None, switch=False, max_fail=0,
-                     pid=lambda host: pid_of(host, ctx), done=restarted, what="restart")
+                     pid=lambda host: pid_of(host, ctx, runs[host.name].slot), done=restarted, what="restart")
         except KeyboardInterrupt:
             report(run, ctx, runs, "Stopped (interrupted)")
             raise
@@ -95,7 +96,8 @@ def observe(fleet: Fleet, ctx: AppContext, runs: dict[str, HostRun]) -> None:
     def look(host: Host) -> None:
         r = runs[host.name]
         r.target = releases.current_release(host, ctx.env, ctx.app)
-        r.pid_before = pid_of(host, ctx)
+        r.slot = serving_slot(host, ctx.env, ctx.app)   # side by side: the slot's process serves
+        r.pid_before = pid_of(host, ctx, r.slot)
 
     result = fleet.run(look, size=len(fleet.hosts), max_fail=len(fleet.hosts))
     if result.failed:
@@ -107,10 +109,12 @@ def observe(fleet: Fleet, ctx: AppContext, runs: dict[str, HostRun]) -> None:
                           "nothing to restart - deploy it first")
 
 
-def pid_of(host: Host, ctx: AppContext) -> int | None:
-    res = host.run(ctx.manager.status_command([ctx.program.process]), check=False, timeout=30)
+def pid_of(host: Host, ctx: AppContext, slot=None) -> int | None:
+    """The pid of the process that serves (side by side: the serving slot's)."""
+    process = slot.process if slot is not None else ctx.program.process
+    res = host.run(ctx.manager.status_command([process]), check=False, timeout=30)
     states = ctx.manager.parse_status(res.stdout + res.stderr, res.exit_code)
-    return ctx.manager.state_of(states, ctx.program.process).pid
+    return ctx.manager.state_of(states, process).pid
 
 
 def stopped_reason(ctx: AppContext, runs: dict[str, HostRun], exc: BaseException) -> str:

@@ -21,39 +21,43 @@ LB, the links and the slot record back (starting the old slot again if it was st
 
 The interface is narrow: `chosen(ctx)`, then `release(...)` from phase 2 after the build, or
 `switch(...)` from rollback.backend, with phase 2's context, host runs, journal and executor.
+Each host's steps (upload, boot + gate, the switch, the old slot's stop) come from the builders
+of the engine's SideBySide strategy (deploy.engine.strategy), which --dry-run prints.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from deploy import flag_journal, gates, releases, slots
 from deploy.engine import workers as worker_gate
 from deploy.engine.roll import raise_failed, smoke
+from deploy.engine.strategy import Pair, boot_steps, move_steps, quiet, stop_old_steps
 from deploy.engine.turn import explained
 from deploy.commands import release as rc
-from deploy.commands.shell import OR, Command, chain
+from deploy.commands.shell import chain
 from deploy.errors import StepFailed
 from deploy.hosts import Fleet, Host, batches
-from deploy.process.base import Program
 from deploy.releases import Exec, Upload
 from deploy.secrets import Secret
 
 
 @dataclass
 class SlotRun:
-    """One host's two slots in this run."""
+    """One host's two slots in this run (pair: the serving slot, the LB points at its port; the
+    new one, the release boots there; their programs) and what the run got done."""
 
-    serving: slots.Slot           # serves before this run (the LB points at its port)
-    new: slots.Slot               # the release boots here
-    program: Program              # the new slot's program
-    old: Program                  # the serving slot's program
-    address: str
+    pair: Pair
     started: bool = False         # the new slot was (being) started
     moved: bool = False           # the LB was (being) moved to the new slot
     linked: bool = False          # current / previous / slot record (being) switched
     old_stopped: bool = False     # the old slot was (being) stopped
+
+    serving = property(lambda self: self.pair.serving)
+    new = property(lambda self: self.pair.new)
+    program = property(lambda self: self.pair.program)   # the new slot's
+    old = property(lambda self: self.pair.old)           # the serving slot's
+    address = property(lambda self: self.pair.address)
 
 
 def chosen(ctx) -> bool:
@@ -100,16 +104,11 @@ def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None) -> dict[
     def look(host: Host) -> None:
         r = runs[host.name]
         r.before = releases.inspect(host, ctx.layout)
-        serving = slots.slot(slots.parse(host.run(slots.read(ctx.layout), timeout=30).stdout),
-                             ctx.config, ctx.layout)
-        new = slots.slot(slots.other(serving.name), ctx.config, ctx.layout)
-        address = releases.host_address(host.config)
-        target = release_id or r.target
-        plans[host.name] = SlotRun(
-            serving=serving, new=new, address=address,
-            program=slots.program(ctx.program, ctx.config, ctx.layout, new, target),
-            old=slots.serving_program(ctx.program, ctx.config, ctx.layout, serving))
-        problem = lb_problem(lb_states, host.name, serving, new)
+        r.slot = serving = slots.slot(slots.parse(host.run(slots.read(ctx.layout), timeout=30).stdout),
+                                      ctx.config, ctx.layout)
+        plan = plans[host.name] = SlotRun(Pair(ctx, releases.host_address(host.config), serving,
+                                               release_id or r.target))
+        problem = lb_problem(lb_states, host.name, serving, plan.new)
         if problem:
             raise StepFailed(f"{host.name}: load balancer backend {ctx.backend}: {problem} - nothing was changed")
 
@@ -142,23 +141,29 @@ def upload(run, ctx, fleet: Fleet, runs: dict, plans: dict[str, SlotRun], ex, jo
         r, plan = runs[host.name], plans[host.name]
         with journal.step("upload", host=host.name, release=release_id) as notes:
             notes.update(before=r.before.current, slot=plan.new.name)
-            prepare, *rest = releases.upload_steps(
-                ctx.env, ctx.app, host.config, release_id, built.path, built.manifest.sha256,
-                built.manifest.git_sha, ctx.manager, plan.program, _env(ctx, plan))
+            prepare, *rest = upload_steps(ctx, host.config, plan.pair, release_id, built.path,
+                                          built.manifest.sha256, built.manifest.git_sha)
             releases.apply(host, [prepare])   # refuses a release id the host already has ...
             ex.on_failure(f"remove release {release_id} from {host.name}",   # ... so this removes only ours
                           lambda: releases.remove_unless_current(host, ctx.layout, release_id))
-            r.artifact = notes["artifact"] = releases.apply(
-                host, [*rest, Exec(slots.install_env(ctx.layout, release_id, plan.new), "env")])
+            r.artifact = notes["artifact"] = releases.apply(host, rest)
             r.uploaded = True
         run.out.info(f"{host.name}: uploaded and verified {release_id} (for its {plan.new.name} slot)")
 
     raise_failed(fleet.run(work, size=len(fleet.hosts), max_fail=len(fleet.hosts)), "upload")
 
 
-def _env(ctx, plan: SlotRun) -> dict[str, str]:
+def upload_steps(ctx, host, pair: Pair, release_id: str, tarball, sha256: str, git_sha) -> list:
+    """A host's upload (phase 2 applies it, --dry-run prints it): the release, then the new
+    slot's process config and env file (its port, the flag's live values)."""
+    return [*releases.upload_steps(ctx.env, ctx.app, host, release_id, tarball, sha256, git_sha, ctx.manager,
+                                   pair.program, _env(ctx, pair)),
+            Exec(slots.install_env(ctx.layout, release_id, pair.new), "env")]
+
+
+def _env(ctx, pair) -> dict[str, str]:
     """The flag's live values, and the slot's port: the app listens where its slot is."""
-    return {**ctx.env_overrides, "PORT": str(plan.new.port)}
+    return {**ctx.env_overrides, "PORT": str(pair.new.port)}
 
 
 # -- rollback.backend ---------------------------------------------------------------------------------------
@@ -198,14 +203,14 @@ def switch(run, ctx, fleet: Fleet, runs: dict, ex, journal, plans: dict[str, Slo
             r, plan = runs[host.name], plans[host.name]
             ex.on_failure(f"put {host.name} back on {r.before.current or 'nothing'} ({plan.serving.name} slot)",
                           lambda: undo_host(run, ctx, host, r, plan))
+            *start, gate = boot_steps(ctx, plan.pair, r.target)   # what --dry-run prints
             with journal.step("boot", host=host.name, release=r.target) as notes:
                 notes.update(slot=plan.new.name, port=plan.new.port)
                 plan.started = True
                 with explained(host, plan.program, notes):
-                    releases.apply(host, releases.restart_steps(ctx.manager, plan.program))
+                    releases.apply(host, start)
             with journal.step("health", host=host.name, release=r.target) as notes:
-                r.gate = worker_gate.wait_ready(host, ctx.manager, plan.program, _url(ctx, plan.address, plan.new),
-                                                r.target, ctx.spec.health)
+                r.gate = worker_gate.wait_ready(host, ctx.manager, gate.program, gate.url, gate.release, gate.policy)
                 notes.update(r.gate.as_dict())
                 if not r.gate.ok:
                     with explained(host, plan.program, notes):
@@ -224,15 +229,15 @@ def switch(run, ctx, fleet: Fleet, runs: dict, ex, journal, plans: dict[str, Slo
 def move(run, ctx, host: Host, r, plan: SlotRun, journal) -> None:
     """The switch of one host: the new slot's server ready, the old one's drain (no new request
     goes to it), then the links and the slot record."""
-    new, old = slots.server(host.name, plan.new), slots.server(host.name, plan.serving)
+    ready, drain, links = move_steps(ctx, host.name, plan.pair, r.target, r.previous)   # as --dry-run prints
     with journal.step("switch", host=host.name, release=r.target) as notes:
-        notes.update(before=r.before.current, previous=r.previous, slot=plan.new.name, server=new)
+        notes.update(before=r.before.current, previous=r.previous, slot=plan.new.name, server=ready.server)
         plan.moved = True   # before the command: a half-done move is undone as well
-        ctx.lb.set_state(ctx.backend, new, "ready")
-        ctx.lb.set_state(ctx.backend, old, "drain")
-        plan.linked = r.switched = True
-        host.run(chain([rc.switch(ctx.layout, r.target, r.previous), slots.record(ctx.layout, plan.new.name)]),
-                 timeout=60)
+        ctx.lb.set_state(ready.backend, ready.server, ready.state)
+        r.switched = True   # the new slot takes traffic: the host's table row says what became of it
+        ctx.lb.set_state(drain.backend, drain.server, drain.state)
+        plan.linked = True
+        releases.apply(host, [links], timeout=60)
         r.in_service = True
     run.out.info(f"{host.name}: serves {r.target} ({plan.new.name} slot)")
 
@@ -246,13 +251,13 @@ def stop_old_slots(run, ctx, fleet: Fleet, runs: dict, plans: dict[str, SlotRun]
 
     def work(host: Host) -> None:
         plan = plans[host.name]
+        drain, stop = stop_old_steps(ctx, host.name, plan.pair)   # as --dry-run prints
         with journal.step("stop-old", host=host.name, release=runs[host.name].target) as notes:
             notes.update(slot=plan.serving.name, process=plan.old.process)
-            drained = ctx.lb.drain(ctx.backend, slots.server(host.name, plan.serving), ctx.spec.drain.deadline,
-                                   ctx.spec.drain.interval)
+            drained = ctx.lb.drain(drain.backend, drain.server, drain.deadline, drain.interval)
             notes.update(drain_seconds=round(drained.seconds, 2), sessions_left=drained.sessions_left)
             plan.old_stopped = True
-            host.run(_quiet(ctx.manager.stop_command(plan.old)), timeout=120)
+            releases.apply(host, [stop], timeout=120)
 
     raise_failed(fleet.run(work, hosts=hosts, size=len(hosts), max_fail=len(hosts)), "stopping the old slots")
 
@@ -260,13 +265,21 @@ def stop_old_slots(run, ctx, fleet: Fleet, runs: dict, plans: dict[str, SlotRun]
 def smoke_checks(run, ctx, ex, plans: dict[str, SlotRun], release_id: str,
                  token: Secret | None) -> list[gates.SmokeResult]:
     """The runbook's smoke checks against each host's serving slot, after the last batch."""
-    return smoke(run, ctx, ex, [f"http://{plans[h.name].address}:{plans[h.name].new.port}" for h in ctx.hosts],
-                 release_id, token)
+    return smoke(run, ctx, ex, [plans[h.name].pair.base_url() for h in ctx.hosts], release_id, token)
 
 
 # -- undo --------------------------------------------------------------------------------------------------------
 def undo_host(run, ctx, host: Host, r, plan: SlotRun) -> None:
-    """Before the switch: stop the new slot. After it: the old slot serves again, then stop the new."""
+    """Before the switch: stop the new slot. After it: the old slot serves again, then stop the new.
+    A host whose move began is undone only when the LB answers: without it, the host stays as the
+    LB may still see it (links, slot record and the new slot agreeing) - switching its links back
+    or stopping its new slot would cut the traffic the LB still sends there."""
+    if plan.moved:
+        try:
+            ctx.lb.states(ctx.backend)
+        except StepFailed as exc:
+            raise StepFailed(f"{host.name}: left as it is (it may serve {r.target} from its {plan.new.name} "
+                             f"slot): {exc}") from None
     if plan.linked:
         before = r.before
         links = rc.switch(ctx.layout, before.current, before.previous) if before.current \
@@ -284,7 +297,7 @@ def undo_host(run, ctx, host: Host, r, plan: SlotRun) -> None:
                      ctx.spec.drain.interval)
         r.in_service = False
     if plan.started:
-        host.run(_quiet(ctx.manager.stop_command(plan.program)), timeout=120)
+        host.run(quiet(ctx.manager.stop_command(plan.program)), timeout=120)
     r.note = "switched back" if plan.moved else "new slot stopped"
 
 
@@ -293,9 +306,12 @@ def _url(ctx, address: str, where: slots.Slot) -> str:
     return f"http://{address}:{where.port}{ctx.config.health_path}"
 
 
-def _quiet(command: Command) -> Command:
-    """A stop that finds nothing running is fine."""
-    return Command(command.parts + (rc.QUIET_ERR, OR, "true"))
+def read_slots(fleet: Fleet, ctx, runs: dict) -> None:
+    """Each host's serving slot into its HostRun (--dry-run; a host that does not answer: blue)."""
+    def look(host: Host) -> None:
+        runs[host.name].slot = serving_slot(host, ctx.env, ctx.app)
+
+    fleet.run(look, size=len(fleet.hosts), max_fail=len(fleet.hosts))
 
 
 

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy import flag as flag_mod
-from deploy import gates, metrics_gate, web_release
+from deploy import gates, metrics_gate, releases, slots, web_release
 from deploy.engine import turn
 from deploy.engine.context import AppContext, smoke_token
 from deploy.engine.runs import HostRun
+from deploy.engine.strategy import SideBySide
+from deploy.side_by_side import serving_slot
 from deploy.releases import Exec
 from deploy.config import Environment, HostConfig
 from deploy.errors import ConfigError
@@ -73,9 +75,13 @@ class Site:
     # -- flag units ---------------------------------------------------------------------------------
     def target(self, ctx: AppContext) -> flag_mod.AppTarget:
         def apply(host: Host, state: FlagState) -> gates.GateResult:
-            return turn.reload(ctx, host, flag_steps(ctx, host.config, state))
+            return turn.reload(ctx, host, flag_steps(ctx, host.config, state, live_slot(ctx, host)))
 
-        return flag_mod.AppTarget(ctx.app, ctx.layout, apply)
+        def env_file(host: Host) -> str:
+            slot = live_slot(ctx, host)
+            return slot.env_file if slot else ctx.layout.env_file
+
+        return flag_mod.AppTarget(ctx.app, ctx.layout, apply, env_file)
 
     def units(self, fleet: Fleet, web_live: str | None, journaled: FlagState | None) -> list:
         """API units first, then web: the order the flag rolls in."""
@@ -89,13 +95,29 @@ class Site:
             found.append(web_release.LocalUnit(self.publisher, web_live, journaled))
         return found
 
-    def probe_targets(self, with_web: bool) -> list[metrics_gate.ProbeTarget]:
-        targets = metrics_gate.probe_targets(self.env, self.smoke, self.token)
+    def probe_targets(self, with_web: bool, fleet: Fleet | None = None) -> list[metrics_gate.ProbeTarget]:
+        """What the metrics gate probes; with `fleet`, an API that runs side by side is probed on
+        the slot that serves on each host (read there)."""
+        api_base = None
+        if fleet is not None and self.api is not None and isinstance(self.api.strategy, SideBySide):
+            ports = {h.name: serving_slot(h, self.env, API).port for h in self.view(fleet, self.api).hosts}
+
+            def api_base(host: HostConfig) -> str:
+                return f"http://{releases.host_address(host)}:{ports[host.name]}"
+        targets = metrics_gate.probe_targets(self.env, self.smoke, self.token, api_base)
         return [t for t in targets if with_web or t.app != WEB]
 
 
-def flag_steps(ctx: AppContext, host: HostConfig, state: FlagState) -> list:
+def live_slot(ctx: AppContext, host: Host) -> slots.Slot | None:
+    """Side by side: the slot that serves the app on the host (read there); else None."""
+    if not isinstance(ctx.strategy, SideBySide):
+        return None
+    return serving_slot(host, ctx.env, ctx.app)
+
+
+def flag_steps(ctx: AppContext, host: HostConfig, state: FlagState, slot: slots.Slot | None = None) -> list:
     """One host unit's flag change as the engine applies it (and --dry-run prints it): the env
-    file's flag lines rewritten, then ctx.strategy's reload turn, gated on the new value."""
-    change = [Exec(flag_mod.write_command(ctx.layout, state), "flag")]
-    return ctx.strategy.reload(ctx, HostRun(host.name, host), change, state)
+    file's flag lines rewritten (side by side: the serving slot's), then ctx.strategy's reload
+    turn, gated on the new value."""
+    change = [Exec(flag_mod.write_command(ctx.layout, state, slot.env_file if slot else None), "flag")]
+    return ctx.strategy.reload(ctx, HostRun(host.name, host, slot=slot), change, state)

@@ -104,7 +104,7 @@ def gather(env: Environment, hosts: list | None = None) -> list[HostStatus]:
         res = host.run(manager.status_command([slot[n].process for n in apps]), check=False, timeout=30)
         states = manager.parse_status(res.stdout + res.stderr, res.exit_code)
         releases = {name: current_release(host, env, name) for name in apps}
-        flags = {name: _flag(host, env, name) for name in apps}
+        flags = {name: _flag(host, env, name, slot[name].env_file) for name in apps}
         procs = {name: _state(manager, states, slot[name].process) if app.mode == "process" else
                  ProcessState(app.process, app.mode, detail=NO_PROCESS[app.mode]) for name, app in apps.items()}
         serving = {name: served(f"http://{host_address(host.config)}:{slot[name].port}{app.health_path}")
@@ -126,9 +126,11 @@ def gather(env: Environment, hosts: list | None = None) -> list[HostStatus]:
     return rows
 
 
-def _flag(host: Host, env: Environment, app: str) -> FlagState | None:
-    """The feature flag in the app's env file (only its two lines are read); None: no env file."""
-    res = host.run(flag.read_command(AppLayout(env.deploy_to.rstrip("/") or "/", app)), check=False, timeout=30)
+def _flag(host: Host, env: Environment, app: str, env_file: str | None = None) -> FlagState | None:
+    """The feature flag in the app's env file (side by side: the serving slot's; only its two
+    lines are read); None: no env file."""
+    res = host.run(flag.read_command(AppLayout(env.deploy_to.rstrip("/") or "/", app), env_file),
+                   check=False, timeout=30)
     return flag.parse(res.stdout) if res.exit_code < flag.MISSING else None
 
 

@@ -2,8 +2,9 @@
 ready, and its undo), steps as data, one rolling loop, one result type.
 
     context.py   AppContext (one app on its hosts, from config), Journal (thread-safe events)
-    steps.py     Drain, Ready, HealthGate beside releases.Exec/Upload; their dry-run lines
-    strategy.py  the switch strategy (the seam): InPlace builds a turn's, an undo's, a reload's steps
+    steps.py     Drain, Ready, LbState, HealthGate beside releases.Exec/Upload; their dry-run lines
+    strategy.py  the switch strategy (the seam): InPlace builds a turn's, an undo's, a reload's steps;
+                 SideBySide: a restart / reload on the serving slot, the side-by-side release's steps
     turn.py      Turn: the one place steps are applied on a host; undo; a reload (the flag)
     roll.py      observe, roll (batch by batch), report_where_now
     ship.py      a release's files on every host before any switch (reused where the host holds

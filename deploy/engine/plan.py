@@ -17,6 +17,7 @@ from deploy.engine.results import Outcome
 from deploy.engine.roll import observe
 from deploy.engine.runs import HostRun
 from deploy.engine.steps import lines
+from deploy.engine.strategy import Pair, SideBySide, stop_old_steps
 from deploy.errors import DeployError
 from deploy.hosts import Fleet, batches
 
@@ -46,7 +47,11 @@ def host_steps(ctx: AppContext, r: HostRun, release: str | None = None, upload: 
     """One host's lines: the upload (a release), then its turn as ctx.strategy builds it."""
     before = r.before or HostReleases()
     steps: list[str] = []
-    if upload:
+    beside = isinstance(ctx.strategy, SideBySide)
+    if upload and beside:   # into the slot that does not serve (deploy.side_by_side)
+        from deploy.side_by_side import upload_steps
+        steps += lines(upload_steps(ctx, r.config, Pair.of(ctx, r), release, tarball, PENDING_SHA, None))
+    elif upload:
         steps += lines(releases.upload_steps(ctx.env, ctx.app, r.config, release, tarball, PENDING_SHA, None,
                                              ctx.manager, ctx.program, ctx.env_overrides))
     if r.target == before.current:
@@ -86,13 +91,24 @@ def release_plan(run: Run, ctx: AppContext, runs: dict[str, HostRun], release: s
         for line in steps:
             out.line(f"  {line}")
         plan.append({"host": r.name, "before": before.current, "target": r.target, "steps": steps})
-    if not rollback:
+    beside = isinstance(ctx.strategy, SideBySide)
+    moving = [r for r in runs.values() if r.target != (r.before or HostReleases()).current]
+    if not rollback or (beside and moving):
         out.line("")
         out.line("after the last batch:")
-        for base in (releases.base_url(env, ctx.app, h) for h in ctx.hosts if smoke):
+    if not rollback:
+        # side by side: the smoke checks reach each host's new slot
+        bases = [Pair.of(ctx, r).base_url() for r in runs.values()] if beside else \
+            [releases.base_url(env, ctx.app, h) for h in ctx.hosts]
+        for base in (b for b in bases if smoke):
             for check in ctx.spec.checks:
                 auth = " with a bearer token" if check.auth == "bearer" else ""
                 out.line(f"  smoke   {check.method} {base}{check.path}{auth} -> {check.expect}")
+    if beside:   # then the old slots stop (deploy.side_by_side.stop_old_slots)
+        for r in moving:
+            for line in lines(stop_old_steps(ctx, r.name, Pair.of(ctx, r))):
+                out.line(f"  {r.name}: {line}")
+    if not rollback:
         out.line(f"  prune   keep {env.keep_releases} releases per host (never current or previous)")
     return Outcome(ok=True, dry_run=True, body={
         "release": release, "plan": plan,

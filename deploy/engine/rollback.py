@@ -28,6 +28,8 @@ def rollback(run: Run, ctx: AppContext, to: str | None, dry_run: bool, lock_wait
         runs = runs_for(fleet)
         plan_rollback(fleet, ctx, runs, to)
         if dry_run:
+            if side_by_side.chosen(ctx):
+                side_by_side.read_slots(fleet, ctx, runs)
             return plan.release_plan(run, ctx, runs, to or "previous", None, rollback=True)
         ctx.check_lb()
         holder: dict[str, Any] = {"release": to}

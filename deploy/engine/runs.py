@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deploy import gates
+from deploy import gates, slots
 from deploy.commands.release import HostReleases
 from deploy.config import HostConfig
 
@@ -28,3 +28,4 @@ class HostRun:
     error: str | None = None
     pid_before: int | None = None
     pid_after: int | None = None
+    slot: slots.Slot | None = None     # side by side: the slot that serves (read on the host)

@@ -1,4 +1,4 @@
-"""A host's turn as data: Exec and Upload (deploy.releases) joined by Drain, Ready and HealthGate.
+"""A host's turn as data: Exec and Upload (deploy.releases) joined by Drain, Ready, LbState and HealthGate.
 
 Pure: each step shows itself as the lines --dry-run prints (`lines`); deploy.engine.turn is the
 one place that applies them, so a dry run prints the very list a run applies.
@@ -7,7 +7,7 @@ one place that applies them, so a dry run prints the very list a run applies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 from deploy.commands import haproxy
 from deploy.gates import HealthPolicy, spacing_text
@@ -45,6 +45,19 @@ class Ready:
 
 
 @dataclass(frozen=True)
+class LbState:
+    """One server's state at the load balancer, no wait (the side-by-side switch: the new slot's
+    server ready, then the old one's drain)."""
+
+    backend: str
+    server: str
+    state: str
+
+    def show(self) -> str:
+        return f"lb      {haproxy.set_state(self.backend, self.server, self.state)}"
+
+
+@dataclass(frozen=True)
 class HealthGate:
     """The app answers healthy `passes` times in a row: on `release` (a pm2 app: every worker
     too, deploy.engine.workers), or serving `flag` after a flag reload."""
@@ -53,6 +66,7 @@ class HealthGate:
     release: str | None
     policy: HealthPolicy
     flag: FlagState | None = None
+    program: Any = None     # the process gated (pm2 workers, its error log): None = the app's own
 
     def show(self) -> str:
         if self.flag is not None:
@@ -62,7 +76,7 @@ class HealthGate:
                 f"within {self.policy.deadline:g}s")
 
 
-Step = Union[Exec, Upload, Drain, Ready, HealthGate]
+Step = Union[Exec, Upload, Drain, Ready, LbState, HealthGate]
 
 
 def lines(steps: list) -> list[str]:

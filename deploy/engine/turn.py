@@ -16,7 +16,7 @@ from deploy.commands import release as rc
 from deploy.engine import workers
 from deploy.engine.context import AppContext, NoJournal
 from deploy.engine.runs import HostRun
-from deploy.engine.steps import Drain, HealthGate, Ready
+from deploy.engine.steps import Drain, HealthGate, LbState, Ready
 from deploy.errors import StepFailed
 from deploy.hosts import Host
 from deploy.process.base import Program
@@ -79,6 +79,12 @@ def _ready(t: Turn, step: Ready) -> None:
         t.ctx.lb.ready(step.backend, step.server)
 
 
+@applies(LbState)
+def _lb_state(t: Turn, step: LbState) -> None:
+    with t.step("lb"):
+        t.ctx.lb.set_state(step.backend, step.server, step.state)
+
+
 @applies(Upload)
 def _upload(t: Turn, step: Upload) -> None:
     releases.apply(t.host, [step])
@@ -109,7 +115,8 @@ def _gate(t: Turn, step: HealthGate) -> None:
             gate = gates.wait_healthy(step.url, None, step.policy,
                                       expected_flag={"enabled": step.flag.enabled, "percentage": step.flag.percentage})
         else:
-            gate = workers.wait_ready(t.host, t.ctx.manager, t.ctx.program, step.url, step.release, step.policy)
+            gate = workers.wait_ready(t.host, t.ctx.manager, step.program or t.ctx.program, step.url,
+                                      step.release, step.policy)
         r.gate = gate
         notes.update(gate.as_dict())
         if t.pid:

@@ -243,6 +243,9 @@ def test_a_gate_failing_on_one_host_switches_no_host_of_the_batch(tmp_path, flee
         time.sleep(0.3)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert hosts[2].name in doc["error"]
+    # the per-host table: every host on v1, none switched
+    assert [(r["host"], r["now"], r["switched"], r["note"]) for r in doc["hosts"]] == \
+        [(h.name, v1, False, "untouched") for h in hosts]
     assert load.failures == [], f"{len(load.failures)} of {load.sent} lost: {load.failures[:5]}"
     assert set(load.versions) == {v1}                       # nothing else ever served
 

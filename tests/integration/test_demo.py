@@ -91,8 +91,9 @@ def stop_supervisord(conf: Path) -> None:
     if not conf.exists():
         return
     try:
-        subprocess.run([str(Path(sys.prefix) / "bin" / "supervisorctl"), "-c", str(conf), "shutdown"],
-                       capture_output=True, timeout=60)
+        if subprocess.run([str(Path(sys.prefix) / "bin" / "supervisorctl"), "-c", str(conf), "shutdown"],
+                          capture_output=True, timeout=60).returncode == 0:
+            return
     except subprocess.TimeoutExpired:
         pass
     pidfile = conf.parent / "supervisord.pid"

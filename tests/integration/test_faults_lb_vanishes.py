@@ -10,51 +10,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import threading
 from pathlib import Path
 
 from tests.integration.test_faults_support import app_pids
 from tests.integration.test_phase2_haproxy import haproxy_for  # noqa: F401  (the fixture)
 from tests.integration.test_phase2_support import journal_events, make_project
+from tests.support.admin_relay import AdminRelay
 
-LAST = b"set server marketplace-api/host1 state ready"
-
-
-class KillingRelay:
-    """127.0.0.1:port -> HAProxy's admin; after relaying LAST: HAProxy SIGKILLed, port closed."""
-
-    def __init__(self, admin: str, haproxy_pid: int):
-        host, _, port = admin.rpartition(":")
-        self.admin, self.pid = (host, int(port)), haproxy_pid
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.endpoint = f"127.0.0.1:{self.server.getsockname()[1]}"
-        self.commands: list[bytes] = []
-        self.killed = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while not self.killed.is_set():
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            with client:
-                command = b""
-                while not command.endswith(b"\n"):
-                    data = client.recv(4096)
-                    if not data:
-                        break
-                    command += data
-                self.commands.append(command.strip())
-                with socket.create_connection(self.admin, timeout=5) as upstream:
-                    upstream.sendall(command)
-                    while data := upstream.recv(65536):
-                        client.sendall(data)
-            if command.strip() == LAST:
-                os.kill(self.pid, signal.SIGKILL)
-                self.server.close()
-                self.killed.set()
+LAST = "set server marketplace-api/host1 state ready"
 
 
 def haproxy_pid(config: Path) -> int:
@@ -77,11 +40,19 @@ def test_haproxy_killed_between_two_hosts_stops_the_deploy_and_names_hosts_in_ma
     v1 = doc["release"]
     pids = {h.name: app_pids(h) for h in fleet3.hosts}
 
-    relay = KillingRelay(admin, haproxy_pid(tmp_path / "haproxy.cfg"))
+    pid = haproxy_pid(tmp_path / "haproxy.cfg")
+
+    def kill_after_last(command: str) -> bool:
+        if command != LAST:
+            return False
+        os.kill(pid, signal.SIGKILL)     # and the relay refuses connections from now on, as HAProxy would
+        return True
+
+    relay = AdminRelay(admin, kill_after_last)
     project.set_environment(load_balancer=relay.endpoint, batches={"size": 1, "max_fail": 0})
     before = len(journal_events(project, "phase2"))
     proc, doc = project.deploy(timeout=180)
-    assert relay.killed.is_set(), relay.commands
+    assert relay.closed.is_set(), relay.commands
     assert proc.returncode == 1, proc.stdout + proc.stderr
     v2 = doc["release"]
 

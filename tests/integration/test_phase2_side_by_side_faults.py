@@ -11,55 +11,16 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
-import threading
 import time
-from typing import Callable
 
 from tests.integration.test_phase2_haproxy import Load
 from tests.integration.test_phase2_side_by_side import (  # noqa: F401  (fixtures)
     deploy, fleet4, haproxy_slots, lb_ports, load_for_slow_machines, running, side_by_side_project, slot_of,
     version_on)
 from tests.integration.test_phase2_support import journal_events
+from tests.support.admin_relay import AdminRelay
 
 BACKEND = "marketplace-api"
-
-
-class Relay:
-    """127.0.0.1:port -> HAProxy's admin socket. After relaying a command, `after(command)` runs;
-    when it returns True the relay closes its port: the admin socket is gone (HAProxy still serves)."""
-
-    def __init__(self, admin: str, after: Callable[[str], bool]):
-        host, _, port = admin.rpartition(":")
-        self.admin, self.after = (host, int(port)), after
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.endpoint = f"127.0.0.1:{self.server.getsockname()[1]}"
-        self.commands: list[str] = []
-        self.closed = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while not self.closed.is_set():
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            with client:
-                command = b""
-                while not command.endswith(b"\n"):
-                    data = client.recv(4096)
-                    if not data:
-                        break
-                    command += data
-                with socket.create_connection(self.admin, timeout=5) as upstream:
-                    upstream.sendall(command)
-                    while data := upstream.recv(65536):
-                        client.sendall(data)
-            text = command.decode().strip()
-            self.commands.append(text)
-            if self.after(text):
-                self.server.close()
-                self.closed.set()
 
 
 def set_server(host: str, state: str) -> str:
@@ -90,7 +51,7 @@ def test_the_lb_admin_socket_gone_between_two_switches_leaves_each_host_where_th
     project, front, admin, v1 = second_release(tmp_path, fleet4, haproxy_slots)
     hosts = fleet4.hosts
     # host1's switch (its blue server ready, its green one drained) reaches HAProxy; then the socket is gone
-    relay = Relay(admin, lambda command: command.startswith(set_server("host1-green", "drain")))
+    relay = AdminRelay(admin, lambda command: command.startswith(set_server("host1-green", "drain")))
     project.set_environment(load_balancer=relay.endpoint)
     with Load(front) as load:
         time.sleep(0.3)
@@ -134,7 +95,7 @@ def test_ctrl_c_after_half_the_switches_puts_every_host_back(tmp_path, fleet4, h
             os.kill(invoked[0].pid, signal.SIGINT)
         return False
 
-    relay = Relay(admin, interrupt)
+    relay = AdminRelay(admin, interrupt)
     project.set_environment(load_balancer=relay.endpoint)
     before = len(journal_events(project, "phase2"))
     with Load(front) as load:

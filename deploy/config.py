@@ -249,8 +249,19 @@ class Hook(Model):
     timeout: Duration = 600
 
 
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, Secret):
+        raise ValueError("a secret does not belong on a hook's command line (give it to the app's env)")
+    return _keep_secret(value)
+
+
 class Hooks(Model):
+    """`post_migrate` runs after phase 1's migrations; `env` is extra environment for every hook's
+    command (e.g. what an offline host's Prisma CLI needs), plain values only."""
+
     post_migrate: tuple[Hook, ...] = ()
+    env: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")],
+              Annotated[str, BeforeValidator(_plain_value)]] = {}
 
 
 class AlertmanagerSettings(Model):

@@ -168,31 +168,38 @@ def lock_is_free(run: Run, lock_wait: float) -> None:
 
 
 def run_hooks(run: Run, ex: Executor) -> list[dict]:
-    """Post-migration hooks from config (production: `npx prisma generate` on the API hosts)."""
+    """Post-migration hooks from config (production: `npx prisma generate` on the API hosts), each
+    with `hooks.env` in its environment; the result names the hosts each ran on."""
     done = []
+    extra = run.env.hooks.env
     for hook in run.env.hooks.post_migrate:
         run.out.info(f"hook: {hook.run} ({hook.where})")
         with ex.step("hook", details={"run": hook.run, "where": hook.where}) as notes:
             if hook.where == "local":
                 folder = str(run.env.path(run.env.apps[hook.app].source))
                 host = LocalHost(HostConfig(name="local", transport="local"), hook.timeout)
-                line = sh(chain([cmd("cd", folder), _raw(hook.run)]))
+                line = sh(chain([cmd("cd", folder), _raw(hook.run, extra)]))
                 output = host.run(line, timeout=hook.timeout).stdout.strip()
                 notes["output"] = output.splitlines()[-1] if output else ""
+                notes["hosts"] = ["local"]
             else:
-                line = sh(chain([cmd("cd", f"{run.env.deploy_to}/{hook.app}/current"), _raw(hook.run)]))
+                line = sh(chain([cmd("cd", f"{run.env.deploy_to}/{hook.app}/current"), _raw(hook.run, extra)]))
                 with Fleet(run.env, run.env.hosts_with(hook.where)) as fleet:
                     outcome = fleet.run(lambda h: h.run(line, timeout=hook.timeout).stdout.strip())
                 if not outcome.ok:
                     raise StepFailed("hook failed: " + "; ".join(f"{o.host}: {o.error}" for o in outcome.failed))
                 notes["hosts"] = [o.host for o in outcome.outcomes]
-        done.append({"run": hook.run, "where": hook.where, "ok": True})
+        done.append({"run": hook.run, "where": hook.where, "hosts": notes["hosts"], "ok": True})
     return done
 
 
-def _raw(line: str):
-    """A configured command line: split like a shell would, each word then quoted again."""
-    return cmd(*shlex.split(line))
+def _raw(line: str, extra: dict[str, str] | None = None):
+    """A configured command line: split like a shell would, each word then quoted again; with
+    `extra`, run through `env NAME=VALUE ...`."""
+    words = shlex.split(line)
+    if extra:
+        words = ["env", *(f"{k}={v}" for k, v in extra.items()), *words]
+    return cmd(*words)
 
 
 # -- phase 4 ---------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ def phase1(run: Run, dry_run: bool = False, lock_wait: str = None):
             run.out.line(f"applied {m['version']}_{m['name']} in {m['seconds']:.2f}s")
         run.out.line("schema verified against checks/schema.yaml")
         for hook in result.hooks:
-            run.out.line(f"hook ok: {hook['run']} ({hook['where']})")
+            on = "" if hook["hosts"] == ["local"] else ": " + ", ".join(hook["hosts"])
+            run.out.line(f"hook ok: {hook['run']} ({hook['where']}{on})")
         run.out.line("phase 1 complete")
     return {"applied": result.applied, "backup": result.backup, "hooks": result.hooks,
             "nothing_pending": result.nothing_pending}

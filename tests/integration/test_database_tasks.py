@@ -332,7 +332,8 @@ def test_phase1_that_fails_after_migrating_says_so_and_a_rerun_completes_it(proj
     (app / "client-generated").write_text("")
     code, doc = project.json("deploy.phase1")
     assert code == 0, doc
-    assert doc["applied"] == [] and doc["hooks"] == [{"run": "test -f client-generated", "where": "local", "ok": True}]
+    assert doc["applied"] == [] and doc["hooks"] == [{"run": "test -f client-generated", "where": "local",
+                                                      "hosts": ["local"], "ok": True}]
     code, doc = project.json("deploy.phase1")
     assert code == 0 and doc["nothing_pending"] is True
 

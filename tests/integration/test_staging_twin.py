@@ -12,15 +12,30 @@ ports 3000/3001, deploy_to, keep_releases, batches 50%, ssh timeouts, the env fi
 (NODE_ENV, rate limits, LOG_LEVEL, the flag off), stages 10-25-50-100, the soaks - is staging's.
 Two rollout values are answered by the task's own flags instead: the soaks (1h, 10m) are shown to
 hold (exit 4), then passed with `--skip-soak --reason`; the 5m observation window is `--observe`.
+
+Phase 1 runs in the runbook's order - the migration before the API release - on a database at
+production's pre-rollout state (base schema, no migration applied): it applies the migration for
+real and runs the shipped post-migrate hook, `npx prisma generate`, in the API's *current* release
+on each API host. That hook needs a release to run in, so the twin starts where a real staging
+stands before the rollout: the marketplace's API already deployed. That API (the pre-rating code)
+is not in this repository; the same Node artifact, deployed by deploy.phase2 as the first release
+(v0), stands in for it - with the smoke checks reduced to /health for that one release, since its
+rating routes need the tables phase 1 creates (FIRST_RELEASE_SMOKE; the shipped checks run for
+every later release). Then phase 1, then the rollout's release (v1), and rollback.backend puts
+both API hosts back on v0 - the release the team had before the rollout, which also saves the
+twin a third release.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import posixpath
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +43,6 @@ import yaml
 
 from deploy import config
 from deploy.config_layers import OVERLAY_VAR, load_layers
-from deploy.db import migrate
 from deploy.db.connect import connect
 from deploy.process.pm2 import Pm2, parse_workers
 from tests.integration.test_node_cluster_fleet import node_tarball  # noqa: F401  (the module-scoped build)
@@ -36,7 +50,7 @@ from tests.integration.test_phase2_support import PM2, PYTHON, STANDIN, need_pro
 from tests.integration.test_phase3_support import WebProject
 from tests.support.envs import REPO
 from tests.support.node_app import build_env, source_copy
-from tests.support.postgres import BASE_SCHEMA, SQL_ROOT, _postgres_target
+from tests.support.postgres import BASE_SCHEMA, _postgres_target
 
 PM2_HOME = "/run/pm2"
 JWT = "staging-twin-jwt-" + "s" * 32
@@ -71,12 +85,19 @@ NOT_HONOURED = {
     "apps.web.commands.build": "the stand-in web app is Python",
     "apps.web.env.DATABASE_URL": "the stand-in web app reads the database through pyodbc: the ODBC "
                                  "string (with the same ${DB_USER} and ${DB_PASSWORD}), not Prisma's URL",
+    "hooks.env.PRISMA_SCHEMA_ENGINE_BINARY": "the Prisma CLI downloads its schema engine on first use and "
+                                             "this machine has no network beyond the package registries; "
+                                             "`prisma generate` never runs the engine, so a path to any "
+                                             "program satisfies it (the shipped hook itself is unchanged)",
+    "hooks.env.CHECKPOINT_DISABLE": "the Prisma CLI's update check calls checkpoint.prisma.io (no network "
+                                    "here); it changes nothing the hook produces",
 }
 
 
 # Keys staging.yaml leaves at the pipeline's default; every other key of the overlay replaces one
 # staging sets.
-LEFT_AT_DEFAULT = {"ssh.key_file", "process.pm2_bin", "process.pm2_home", "apps.web.env.DATABASE_URL"}
+LEFT_AT_DEFAULT = {"ssh.key_file", "process.pm2_bin", "process.pm2_home", "apps.web.env.DATABASE_URL",
+                   "hooks.env.PRISMA_SCHEMA_ENGINE_BINARY", "hooks.env.CHECKPOINT_DISABLE"}
 ABSENT = object()
 
 
@@ -106,6 +127,7 @@ def overlay_for(fleet, cluster, dbname: str, source: Path, backups: Path) -> dic
                  "web": {"source": str(STANDIN), "start": f"{PYTHON} -m marketplace.web --env-file {{env_file}}",
                          "commands": {"build": f"{PYTHON} -m marketplace.build --out {{out}}"},
                          "env": {"DATABASE_URL": odbc}}},
+        "hooks": {"env": {"PRISMA_SCHEMA_ENGINE_BINARY": "/bin/true", "CHECKPOINT_DISABLE": "1"}},
     }
 
 
@@ -168,8 +190,11 @@ class Twin(WebProject):
         env.update({"DEPLOY_ROOT": str(self.root), OVERLAY_VAR: str(self.overlay), "CI": "true",
                     **self.extra_env, **(extra or {})})
         argv = [sys.executable, "-m", "invoke", *args, "--env", "staging"]
-        return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        started = time.monotonic()
+        proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
+        print(f"twin: {' '.join(args[:3])}: exit {proc.returncode} in {time.monotonic() - started:.0f}s")
+        return proc
 
     def load(self) -> config.Environment:
         with pytest.MonkeyPatch.context() as mp:
@@ -179,13 +204,28 @@ class Twin(WebProject):
                 mp.setenv(key, value)
             return config.load("staging", root=self.root)
 
-    def journal(self, phase: str) -> list[tuple]:
+    def journal(self, phase: str, details: bool = False) -> list[tuple]:
+        columns = "action, host, outcome, details" if details else "action, host, outcome"
         db = connect(self.load().database, self.root)
         try:
-            return [tuple(r) for r in db.query(
-                "SELECT action, host, outcome FROM deploy_events WHERE phase = ? ORDER BY id", [phase])]
+            rows = [tuple(r) for r in db.query(
+                f"SELECT {columns} FROM deploy_events WHERE phase = ? ORDER BY id", [phase])]
         finally:
             db.close()
+        return [(*r[:3], json.loads(r[3]) if r[3] else {}) for r in rows] if details else rows
+
+    def columns(self) -> dict[str, set[str]]:
+        """The database's tables and their columns, as PostgreSQL's information_schema lists them."""
+        db = connect(self.load().database, self.root)
+        try:
+            rows = db.query("SELECT table_name, column_name FROM information_schema.columns "
+                            "WHERE table_schema = 'public'")
+        finally:
+            db.close()
+        found: dict[str, set[str]] = {}
+        for table, column in rows:
+            found.setdefault(table, set()).add(column)
+        return found
 
 
 # checks/rollout.yaml's gate judges wall time (p95 under 500ms, a 2 s probe timeout): on this
@@ -193,6 +233,27 @@ class Twin(WebProject):
 # twin's project root links the shipped environments/ and sql/ and copies checks/ with only these
 # two values widened; the error-rate and sample-count rules stay as shipped.
 GATE_WIDENED = {"max_p95: 500ms": "max_p95: 30s", "  timeout: 2s\n": "  timeout: 20s\n"}
+
+
+# The first release stands in for the API staging runs before the rollout, on a database without the
+# rating tables: of the shipped smoke checks only /health can pass there (the rating routes need
+# phase 1's tables). Every later release meets the shipped checks.
+def first_release_smoke(shipped: str) -> str:
+    head, checks = shipped.split("\nchecks:\n")
+    assert "path: /health" in checks
+    return head + "\nchecks:\n  - {name: health, path: /health, expect: 200}\n"
+
+
+# The runbook's step 1.3, as base/fleet.yaml ships it: what phase 1 must run on each API host.
+RUNBOOK_HOOK = "npx prisma generate"
+
+
+def generated_client() -> str:
+    """Where `prisma generate` writes the client, relative to the release: the generator's
+    `output` in prisma/schema.prisma (relative to that file), then client.ts."""
+    schema = (REPO / "examples" / "marketplace-node" / "prisma" / "schema.prisma").read_text()
+    (output,) = re.findall(r'^\s*output\s*=\s*"([^"]+)"', schema, flags=re.M)
+    return posixpath.normpath(posixpath.join("prisma", output, "client.ts"))
 
 
 def project_root(root: Path) -> Path:
@@ -235,8 +296,7 @@ def twin(request, tmp_path, fleet_factory):
     cluster = request.getfixturevalue("postgres")
     db = connect(db_config, tmp_path)
     try:
-        db.script(BASE_SCHEMA["postgres"])
-        migrate.apply(db, SQL_ROOT, actor="fixture")
+        db.script(BASE_SCHEMA["postgres"])      # production before the rollout: phase 1 migrates it
     finally:
         db.close()
     cluster.psql("INSERT INTO \"Users\" (\"FullName\", \"Email\") VALUES ('Seller One', 's1@x'), ('Buyer Two', 'b2@x');"
@@ -256,7 +316,7 @@ def twin(request, tmp_path, fleet_factory):
     shutil.rmtree(source, ignore_errors=True)
 
 
-def test_staging_as_shipped_preflight_phase2_and_the_phase3_ladder(twin, node_tarball):  # noqa: F811
+def test_staging_as_shipped_preflight_phase1_phase2_and_the_phase3_ladder(twin, node_tarball):  # noqa: F811
     project = twin
     api1, api2 = project.api_hosts
     (web1,) = project.web_hosts
@@ -297,12 +357,57 @@ def test_staging_as_shipped_preflight_phase2_and_the_phase3_ladder(twin, node_ta
             assert item["status"] == "pass", item
     assert {i["status"] for i in by_section.get("tls", [])} <= {"skip"}
 
+    # staging before the rollout: the marketplace's API already runs there (the first release, v0)
+    smoke = project.root / "checks" / "smoke.yaml"
+    shipped_smoke = smoke.read_text()
+    smoke.write_text(first_release_smoke(shipped_smoke))
+    first = project.invoke("deploy.phase2", "--json", "--artifact", str(node_tarball), timeout=900)
+    smoke.write_text(shipped_smoke)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    outputs.append(first)
+    v0 = _json(first)["release"]
+    for host in (api1, api2):
+        assert project.health(host)["version"] == v0 and project.health(host)["database"] == "schema-missing"
+
+    # phase 1 (runbook 1.1-1.3): the migration for real, schema verified, then the shipped hook
+    # `npx prisma generate` in the current release (v0) of each API host
+    spec = yaml.safe_load((project.root / "checks" / "schema.yaml").read_text())["tables"]
+    assert "SellerRatings" not in project.columns()                 # nothing migrated beforehand
+    client = f"/srv/marketplace/api/releases/{v0}/{generated_client()}"
+    started = int(api1.run("date +%s").stdout)
+    for host in (api1, api2):                # the release's own copy (if any) is older: from the build
+        assert int(host.run(f"stat -c %Y {client} 2>/dev/null || echo 0").stdout) < started, host.name
+    p1 = project.invoke("deploy.phase1", "--json", timeout=900)
+    doc1 = _json(p1)
+    assert p1.returncode == 0, p1.stdout[-3000:] + p1.stderr[-3000:]
+    outputs.append(p1)
+    migrations = sorted(f.name[:-4] for f in (REPO / "sql" / "postgres" / "migrations").glob("*.sql")
+                        if not f.name.endswith(".down.sql"))
+    assert [f"{m['version']}_{m['name']}" for m in doc1["applied"]] == migrations and migrations
+    found = project.columns()
+    for table, shape in spec.items():
+        assert set(shape["columns"]) <= found.get(table, set()), (table, found.get(table))
+    assert [(h["run"], h["where"], sorted(h["hosts"]), h["ok"]) for h in doc1["hooks"]] == \
+        [(RUNBOOK_HOOK, "api", ["api-1", "api-2"], True)]
+    for host in (api1, api2):                                       # written by the hook, just now
+        assert int(host.run(f"stat -c %Y {client}").stdout) >= started, host.name
+        assert host.run(f"grep -c SellerRating {client}").stdout.strip() != "0"
+        assert project.health(host)["database"] == "ok"             # v0's workers see the new tables
+    assert web1.run("test -e /srv/marketplace && echo yes", check=False).stdout.strip() == ""
+    events = project.journal("phase1", details=True)
+    assert [e[0] for e in events if e[0] in ("backup", "migrate", "verify-schema", "hook")] == \
+        ["backup", "migrate", "verify-schema", "hook"]
+    (hook,) = [e for e in events if e[0] == "hook"]
+    assert (hook[2], hook[3]["run"], sorted(hook[3]["hosts"])) == ("ok", RUNBOOK_HOOK, ["api-1", "api-2"])
+    assert [e[2] for e in events if e[0] == "finish"] == ["ok"]
+
     # phase 2: the built Node API, rolling over the API hosts (batches 50%: one host, then the other)
     p2 = project.invoke("deploy.phase2", "--json", "--artifact", str(node_tarball), timeout=900)
     doc2 = _json(p2)
     assert p2.returncode == 0, p2.stdout[-3000:] + p2.stderr[-3000:]
     outputs.append(p2)
     v1 = doc2["release"]
+    assert v1 != v0
     assert [h["host"] for h in doc2["hosts"]] == ["api-1", "api-2"]
     for host in (api1, api2):
         running = workers(host)
@@ -366,19 +471,15 @@ def test_staging_as_shipped_preflight_phase2_and_the_phase3_ladder(twin, node_ta
         assert rows[name]["apps"]["api"]["detail"].startswith("4/4 online")
         assert rows[name]["apps"]["api"]["flag"]["effective"] == 100
 
-    # a second release, then rollback.backend: both API hosts back on v1, all 4 workers, flag kept
-    again = project.invoke("deploy.phase2", "--json", "--artifact", str(node_tarball), timeout=900)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    v2 = _json(again)["release"]
-    assert v2 != v1 and {project.health(h)["version"] for h in (api1, api2)} == {v2}
+    # rollback.backend: both API hosts back on v0 (the API before the rollout), all 4 workers, flag kept
     back = project.invoke("rollback.backend", "--json", timeout=900)
     assert back.returncode == 0, back.stdout[-3000:] + back.stderr[-3000:]
-    outputs += [again, back]
+    outputs.append(back)
     for host in (api1, api2):
         running = workers(host)
         assert len(running) == 4 and {(w.status, w.exec_mode) for w in running} == {("online", "cluster")}
-        assert {w.cwd for w in running} == {f"/srv/marketplace/api/releases/{v1}"}
-        assert project.health(host)["version"] == v1
+        assert {w.cwd for w in running} == {f"/srv/marketplace/api/releases/{v0}"}
+        assert project.health(host)["version"] == v0
     assert set(project.served().values()) == {100}      # a backend rollback leaves the flag alone
 
     # logs: the API hosts' pm2 logs, host-prefixed, chosen by role and by their own timestamps

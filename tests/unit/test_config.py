@@ -196,6 +196,19 @@ def test_references_must_point_at_something(tmp_path, extra, expected):
     assert expected in error_of(tmp_path, body)
 
 
+def test_hooks_env_is_plain_values_for_every_hooks_command_line(tmp_path, monkeypatch):
+    from deploy.database_phases import _raw
+    env = load(tmp_path, MINIMAL + "hooks:\n  env: {PRISMA_SCHEMA_ENGINE_BINARY: /bin/true, CHECKPOINT_DISABLE: 1}\n")
+    assert env.hooks.env == {"PRISMA_SCHEMA_ENGINE_BINARY": "/bin/true", "CHECKPOINT_DISABLE": "1"}
+    assert _raw("npx prisma generate", env.hooks.env).render() == \
+        "env PRISMA_SCHEMA_ENGINE_BINARY=/bin/true CHECKPOINT_DISABLE=1 npx prisma generate"
+    assert _raw("npx prisma generate", {}).render() == "npx prisma generate"
+    monkeypatch.setenv("HOOK_TOKEN", "a-long-enough-secret")
+    assert "a secret does not belong on a hook's command line" in error_of(
+        tmp_path, MINIMAL + "secrets: [HOOK_TOKEN]\nhooks: {env: {T: '${HOOK_TOKEN}'}}\n")
+    assert "hooks.env" in error_of(tmp_path, MINIMAL + "hooks: {env: {'NOT A NAME': x}}\n")
+
+
 # -- plain values and declared secrets (issue 16) ----------------------------------------------
 def test_a_plain_value_is_interpolated_as_it_is_and_never_masked(tmp_path, monkeypatch):
     from deploy.secrets import mask

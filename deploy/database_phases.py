@@ -20,7 +20,7 @@ from deploy.db.schema_spec import load as load_schema_spec
 from deploy.db import backup as db_backup
 from deploy.db.backup import BackupRecord
 from deploy.db.connect import Database, connect, has_table
-from deploy.errors import ConfigError, StepFailed
+from deploy.errors import ConfigError, GateNotYet, StepFailed
 from deploy.executor import Executor, executing, lock_wait_note
 from deploy.config import HostConfig
 from deploy.hosts import Fleet, LocalHost
@@ -103,6 +103,8 @@ def phase1(run: Run, dry_run: bool = False, lock_wait: float = 0, hooks: bool = 
         lock_is_free(run, lock_wait)                   # a deploy still running: exit 3, not "done"
         result.nothing_pending = True
         return result
+    if hooks:
+        hooks_have_a_release(run)                      # a hook with nowhere to run: exit 4, nothing changed
     with executing(run, phase, lock_wait) as ex:
         db = ex.db
         pending = migrate.plan(db, sql_root(run))      # again, now under the lock
@@ -165,6 +167,28 @@ def lock_is_free(run: Run, lock_wait: float) -> None:
                              wait_seconds=lock_wait, environment=run.env.name,
                              on_wait=lock_wait_note(run, lock_wait)):
         pass
+
+
+def hooks_have_a_release(run: Run) -> None:
+    """A remote hook runs in its app's current release on each of its hosts: a host without one
+    (the app never deployed there) would fail the hook after the migrations were applied, so phase 1
+    refuses before it changes anything (exit 4: not yet - deploy the app there first)."""
+    for hook in run.env.hooks.post_migrate:
+        if hook.where == "local":
+            continue
+        current = f"{run.env.deploy_to}/{hook.app}/current"
+        probe = sh(cmd("test", "-d", current))
+        with Fleet(run.env, run.env.hosts_with(hook.where)) as fleet:
+            outcome = fleet.run(lambda h: h.run(probe, check=False).ok)
+        if not outcome.ok:
+            raise StepFailed("cannot reach the hosts of the post-migrate hook "
+                             f"`{hook.run}` ({hook.where}): "
+                             + "; ".join(f"{o.host}: {o.error}" for o in outcome.failed) + " - nothing changed")
+        missing = [o.host for o in outcome.outcomes if not o.value]
+        if missing:
+            raise GateNotYet(f"the post-migrate hook `{hook.run}` runs in the {hook.app} release, but "
+                             f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} none yet "
+                             f"(no {current}): deploy {hook.app} there first (deploy.phase2); nothing changed")
 
 
 def run_hooks(run: Run, ex: Executor) -> list[dict]:

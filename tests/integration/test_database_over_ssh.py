@@ -17,7 +17,7 @@ from tests.support.envs import REPO, fleet_environment, make_root
 STANDIN = REPO / "examples" / "marketplace"
 
 
-def setup(tmp_path, fleet, postgres, **database):
+def setup(tmp_path, fleet, postgres, extra: dict | None = None, **database):
     odbc = postgres.fresh_database("over_ssh")
     seed = subprocess.run([sys.executable, "-m", "marketplace.sample", "--database-url", odbc, "--users", "20",
                            "--orders", "40", "--create-schema"], cwd=STANDIN, capture_output=True, text=True)
@@ -25,6 +25,7 @@ def setup(tmp_path, fleet, postgres, **database):
     env = fleet_environment(fleet, extra={"database": {
         "dialect": "postgres", "odbc": "${PG_ODBC}", "backups": {"dir": str(tmp_path / "backups")}, **database}})
     env["secrets"] = ["PG_ODBC"]
+    env.update(extra or {})
     root = make_root(tmp_path / "project", "t", env)
     return root, {"PG_ODBC": odbc}
 
@@ -80,3 +81,31 @@ def test_pg_dump_runs_on_a_configured_host_and_comes_back_verified(tmp_path, fle
     # the dump and the passfile lived in a private temp dir on the host, removed afterwards
     left = host.run("ls -A /tmp").stdout.split()
     assert not [name for name in left if name.startswith("deploy-backup.") or name.endswith(".dump")], left
+
+
+def test_phase1_refuses_before_any_change_when_a_hook_host_has_no_release(tmp_path, fleet3, postgres):
+    """The hook runs in the app's current release: a host without one would fail it after the
+    migration. Phase 1 says which hosts, exit 4, nothing applied; once they hold a release it runs."""
+    hook = {"post_migrate": [{"run": "touch hook-ran", "where": "api", "app": "api"}]}
+    app = {"api": {"process": "marketplace-api", "role": "api", "source": str(STANDIN), "start": "true",
+                   "port": 3999}}
+    root, extra = setup(tmp_path, fleet3, postgres, extra={"hooks": hook, "apps": app})
+    current = "/srv/marketplace/api/current"
+    fleet3.hosts[0].run(f"mkdir -p {current}")
+
+    proc = invoke(root, extra, "deploy.phase1", "--env", "t")
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    names = ", ".join(h.name for h in fleet3.hosts[1:])
+    assert (f"the post-migrate hook `touch hook-ran` runs in the api release, but {names} have none yet "
+            f"(no {current}): deploy api there first (deploy.phase2); nothing changed") in proc.stderr, proc.stderr
+    status = json.loads(invoke(root, extra, "db.status", "--env", "t", "--json").stdout)
+    assert {m["state"] for m in status["migrations"]} == {"pending"}, status
+    assert not (tmp_path / "backups").exists() or not any((tmp_path / "backups").iterdir())
+
+    for host in fleet3.hosts[1:]:
+        host.run(f"mkdir -p {current}")
+    proc = invoke(root, extra, "deploy.phase1", "--env", "t", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["hooks"][0]["hosts"] == [h.name for h in fleet3.hosts]
+    for host in fleet3.hosts:
+        host.run(f"test -f {current}/hook-ran")

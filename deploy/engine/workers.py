@@ -67,6 +67,15 @@ def stable(before: list[Worker], after: list[Worker], process: str) -> str | Non
     return None
 
 
+def crash_loop(workers: list[Worker], seen: dict[int, int], process: str) -> str:
+    """The workers pm2 restarted while the gate watched - whatever state the last look caught them
+    in (errored, launching, online in a folder not yet known), a crash loop is the cause to name."""
+    looping = [f"worker {w.pm_id} restarted {w.restarts - seen[w.pm_id]} times during the gate "
+               f"(restarts {w.restarts})" for w in sorted(workers, key=lambda w: w.pm_id)
+               if w.name == process and w.restarts > seen.get(w.pm_id, w.restarts)]
+    return f"; {', '.join(looping)}: it crashes at boot?" if looping else ""
+
+
 def wait_workers(read: Callable[[], list[Worker]], http_gate: Callable[[int], GateResult], process: str,
                  release: str, instances: int | str, exec_mode: str, policy: HealthPolicy,
                  clock: Callable[[], float] = time.monotonic,
@@ -76,9 +85,13 @@ def wait_workers(read: Callable[[], list[Worker]], http_gate: Callable[[int], Ga
     attempts = 0
     url = ""
     rounds = gates.HealthPoll(policy)   # the policy's spacing and backoff between failed rounds
+    seen: dict[int, int] = {}           # each worker's restart count when the gate first saw it
     while True:
         attempts += 1
         first = read()
+        for w in first:
+            if w.name == process:
+                seen.setdefault(w.pm_id, w.restarts)
         verdict = worker_verdict(first, process, release, instances, exec_mode)
         if verdict.ok:
             count = len([w for w in first if w.name == process])
@@ -94,8 +107,8 @@ def wait_workers(read: Callable[[], list[Worker]], http_gate: Callable[[int], Ga
             verdict = Verdict(False, changed)
         rounds.record(verdict)
         if clock() - started + rounds.wait > policy.deadline:
-            return GateResult(False, url or process, f"not ready within {policy.deadline:g}s: {verdict.reason}",
-                              attempts, clock() - started)
+            reason = f"not ready within {policy.deadline:g}s: {verdict.reason}{crash_loop(first, seen, process)}"
+            return GateResult(False, url or process, reason, attempts, clock() - started)
         sleep(rounds.wait)
 
 

@@ -3,6 +3,7 @@
 environment removed), and the worker gate's decisions."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -239,6 +240,22 @@ def test_gate_fails_on_a_worker_that_keeps_crashing():
     result, _ = run_gate([crashing, restarting] * 100, deadline=5)
     assert not result.ok and "not ready within 5s" in result.reason
     assert "worker 3" in result.reason
+
+
+def test_a_crash_loop_is_named_whatever_state_the_last_look_caught_the_worker_in():
+    """pm2 restarts a worker that exits at boot: the gate's last look may find it errored, launching,
+    or online before its folder is known - the reason names the restarts in every case."""
+    crashing = on("r2", "jlist_cluster4_one_crashing.json")
+    restarting = on("r2", "jlist_cluster4_one_restarting.json")
+    unknown = [replace(w, cwd=None, status="online") if w.pm_id == 3 else w for w in restarting]
+    result, _ = run_gate([crashing, restarting] * 3 + [unknown], deadline=5)
+    assert not result.ok
+    assert "runs an unknown folder" in result.reason
+    first, last = ({w.pm_id: w.restarts for w in reading}[3] for reading in (crashing, unknown))
+    assert result.reason.endswith(f"; worker 3 restarted {last - first} times during the gate "
+                                  f"(restarts {last}): it crashes at boot?"), result.reason
+    result, _ = run_gate([on("r2", old={1})], deadline=3)     # no restarts: nothing added
+    assert result.reason.endswith("runs r1, want r2")
 
 
 def test_gate_fails_when_http_fails_and_when_an_old_worker_stays():

@@ -143,7 +143,8 @@ def _keep(info: tarfile.TarInfo, epoch: int | None = None) -> tarfile.TarInfo | 
 
 
 def source_epoch(folder: Path | None) -> int | None:
-    """$SOURCE_DATE_EPOCH, else the commit time of the folder's checkout, else None."""
+    """$SOURCE_DATE_EPOCH, else the commit time of the folder's checkout when it has no uncommitted
+    changes, else None (file times as they are)."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if value.isdigit():
         return int(value)
@@ -155,7 +156,14 @@ def source_epoch(folder: Path | None) -> int | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     stamp = proc.stdout.strip()
-    return int(stamp) if proc.returncode == 0 and stamp.isdigit() else None
+    if proc.returncode != 0 or not stamp.isdigit():
+        return None
+    # Uncommitted changes: the files are newer than the commit, and clamping them to its time would
+    # give a changed file of the same size its old time (a server's time+size ETag would not change).
+    # Such a tree keeps its real file times; reproducible artifacts come from committed trees.
+    dirty = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--", "."], capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL)
+    return int(stamp) if dirty.returncode == 0 and not dirty.stdout.strip() else None
 
 
 def pack(tree: Path, dest: Path, epoch: int | None = None) -> None:

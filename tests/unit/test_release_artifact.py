@@ -3,6 +3,8 @@ Files only under tmp_path; no hosts."""
 
 import io
 import json
+import os
+import subprocess
 import tarfile
 import time
 from datetime import datetime, timezone
@@ -127,4 +129,13 @@ def test_source_epoch_prefers_the_environment_then_the_commit(tmp_path, monkeypa
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert artifact.source_epoch(tmp_path) is None            # no checkout: file times as they are
     assert artifact.source_epoch(None) is None
-    assert isinstance(artifact.source_epoch(Path(__file__).parent), int)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    (repo / "app.css").write_text("a{}\n")
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True, env={**os.environ, "GIT_COMMITTER_DATE": "@1700000000 +0000"})
+    assert artifact.source_epoch(repo) == 1700000000           # a committed tree: the commit's time
+    (repo / "app.css").write_text("b{}\n")                     # same size, uncommitted
+    assert artifact.source_epoch(repo) is None                 # its real file times, not the commit's

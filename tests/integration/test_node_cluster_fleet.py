@@ -26,7 +26,7 @@ from deploy.db.connect import connect
 from deploy.process.pm2 import Pm2, parse_workers
 from tests.integration.test_phase2_support import FAST_SMOKE, PM2, Project, need_process_manager
 from tests.support.envs import fleet_environment, make_root
-from tests.support.node_app import build_env, source_copy
+from tests.support.node_app import build_env, built_once, source_copy
 from tests.support.postgres import BASE_SCHEMA, SQL_ROOT, _postgres_target
 
 SECRET_VAR = "TEST_JWT_SECRET"
@@ -36,24 +36,31 @@ INSTANCES = 4
 
 @pytest.fixture(scope="module")
 def node_tarball(tmp_path_factory):
-    """The Node API's release artifact, built once by deploy.artifact.prepare (npm run build)."""
+    """The Node API's release artifact, built by deploy.artifact.prepare (npm run build) once for
+    the whole run (tests/support/node_app.built_once)."""
     need_process_manager("pm2")
-    source = source_copy("fleet")
-    root = tmp_path_factory.mktemp("node-build")
-    env = {"hosts": [{"name": "builder", "transport": "local"}],
-           "database": {"dialect": "sqlite", "path": "db.sqlite"},
-           "apps": {"api": {"process": "marketplace-api", "role": "api", "source": str(source),
-                            "start": "node dist/index.js", "port": 3000, "commands": {"build": "npm run build"}}}}
-    make_root(root, "build", env)
-    started = time.monotonic()
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in build_env().items():
-            mp.setenv(key, value)
-        built = artifact.prepare(config.load("build", root=root), "api", None)
-    print(f"node artifact: {built.manifest.size / 1e6:.0f} MB in {time.monotonic() - started:.0f}s")
-    assert (source / "dist" / "index.js").is_file()
-    yield built.path
-    shutil.rmtree(source, ignore_errors=True)
+
+    def build() -> Path:
+        source = source_copy("fleet")
+        root = tmp_path_factory.mktemp("node-build")
+        env = {"hosts": [{"name": "builder", "transport": "local"}],
+               "database": {"dialect": "sqlite", "path": "db.sqlite"},
+               "apps": {"api": {"process": "marketplace-api", "role": "api", "source": str(source),
+                                "start": "node dist/index.js", "port": 3000, "commands": {"build": "npm run build"}}}}
+        make_root(root, "build", env)
+        started = time.monotonic()
+        try:
+            with pytest.MonkeyPatch.context() as mp:
+                for key, value in build_env().items():
+                    mp.setenv(key, value)
+                built = artifact.prepare(config.load("build", root=root), "api", None)
+            print(f"node artifact: {built.manifest.size / 1e6:.0f} MB in {time.monotonic() - started:.0f}s")
+            assert (source / "dist" / "index.js").is_file()
+            return built.path
+        finally:
+            shutil.rmtree(source, ignore_errors=True)
+
+    return built_once(build)
 
 
 @pytest.fixture

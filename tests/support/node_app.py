@@ -1,6 +1,7 @@
 """The Node API (examples/marketplace-node) ready to build: its node_modules installed once with
 `npm ci` into .work/node-app/<sha256 of package-lock.json>/ (reused while the lock file is the
-same), and per test a source folder holding the app's files and a hard-linked copy of them."""
+same), per test a source folder holding the app's files and a hard-linked copy of them, and its
+release artifact built once for every xdist worker and test module (`built_once`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Callable
 
 from tests.support import strict
 
@@ -62,3 +64,30 @@ def source_copy(name: str) -> Path:
     shutil.copytree(NODE_APP, dest, ignore=lambda folder, names: [n for n in names if n in SKIP])
     subprocess.run(["cp", "-al", str(cache / "node_modules"), str(dest / "node_modules")], check=True)
     return dest
+
+
+def build_key() -> str:
+    """What the artifact is made of: the lock file, the app's own files, and the code that packs it."""
+    digest = hashlib.sha256(lock_hash().encode())
+    files = [path for path in sorted(NODE_APP.rglob("*"))
+             if path.is_file() and not SKIP & set(path.relative_to(NODE_APP).parts)]
+    for path in [*files, REPO / "deploy" / "artifact.py"]:
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def built_once(build: Callable[[], Path]) -> Path:
+    """The artifact `build()` makes (npm run build: prisma generate + tsc, then the pipeline's packing -
+    a minute of CPU), made by the first worker that asks and kept under .work/node-app/artifacts/<key>/
+    for every other worker and module: tests deploy it with --artifact, which copies it."""
+    folder = CACHE / "artifacts" / build_key()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        kept = [p for p in folder.glob("*.tar.gz")]
+        if kept:
+            return kept[0]
+        built = build()
+        partial = folder / (built.name + ".partial")
+        shutil.copyfile(built, partial)
+        return partial.rename(folder / built.name)

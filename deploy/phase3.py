@@ -146,10 +146,16 @@ def _phase3(run: Run, site: Site, fleet: Fleet, ex: Executor, req: Request, hold
     runs: list[flag_mod.UnitRun] = []
     if move is not None and not ship_web:     # observe first: nothing to do, or a unit out of reach
         runs = holder["runs"] = read_units(site, fleet, web_live, current)
-        if all(r.before == move.target for r in runs):
+        if all(r.before == move.target for r in runs) and current == move.target:
             outcome.note = f"every unit already serves {move.target.describe()}"
             outcome.units = [r.row() for r in runs]
             return outcome
+        if all(r.before == move.target for r in runs):
+            # The journal says the flag is elsewhere: the phase 3 that wrote these files never
+            # finished, and a process may still serve the old value (written, not reloaded).
+            # Every unit is reloaded and gated on the target, as in any move; nothing is skipped.
+            run.out.warn(f"every env file already says {move.target.describe()} but the journal has "
+                         f"{current.describe()} (an earlier phase 3 did not finish): reloading every unit")
     if move is not None and move.direction != "down":
         outcome.gate = gate(run, ex, site, req, "gate", observing=0, with_web=not ship_web, fleet=fleet)
     if ship_web:

@@ -105,8 +105,8 @@ def haproxy_slots(tmp_path):
         proc.wait(timeout=10)
 
 
-def side_by_side_project(tmp_path, fleet, haproxy_slots):
-    project = make_project(tmp_path, fleet, batches={"size": 4, "max_fail": 0})
+def side_by_side_project(tmp_path, fleet, haproxy_slots, manager: str = "supervisor"):
+    project = make_project(tmp_path, fleet, manager=manager, batches={"size": len(fleet.hosts), "max_fail": 0})
     project.alt_port = project.port + 1000
     front, admin = haproxy_slots(fleet, project.port, project.alt_port)
     file = project.root / "environments" / "fleet.yaml"

@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 
 import requests
-import yaml
 
 from tests.integration.test_phase2_side_by_side import (  # noqa: F401  (fixture)
-    deploy, haproxy_slots, lb_ports, slot_of, version_on)
-from tests.integration.test_phase2_support import PM2, make_project
+    deploy, haproxy_slots, lb_ports, side_by_side_project, slot_of, version_on)
+from tests.integration.test_phase2_support import PM2
 
 
 def pm2_apps(host) -> dict[str, tuple[str, int]]:
@@ -26,13 +25,7 @@ def test_side_by_side_under_pm2_alternates_apps_and_restarts_the_serving_one(tmp
                                                                            haproxy_slots):  # noqa: F811
     fleet = fleet_factory(2)
     try:
-        project = make_project(tmp_path, fleet, manager="pm2", batches={"size": 2, "max_fail": 0})
-        project.alt_port = project.port + 1000
-        front, admin = haproxy_slots(fleet, project.port, project.alt_port)
-        file = project.root / "environments" / "fleet.yaml"
-        apps = yaml.safe_load(file.read_text())["apps"]
-        apps["api"]["alt_port"] = project.alt_port
-        project.set_environment(load_balancer=admin, switch="side_by_side", apps=apps)
+        project, front, admin = side_by_side_project(tmp_path, fleet, haproxy_slots, manager="pm2")
         hosts = fleet.hosts
 
         proc, doc = deploy(project)

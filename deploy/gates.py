@@ -196,6 +196,7 @@ class HealthPoll:
     failures: int = 0      # consecutive unhealthy answers so far
     attempts: int = 0
     last: Verdict | None = None
+    last_failure: Verdict | None = None   # what broke the latest run of passes
 
     def record(self, verdict: Verdict) -> None:
         self.attempts += 1
@@ -204,6 +205,18 @@ class HealthPoll:
             self.passes, self.failures = self.passes + 1, 0
         else:
             self.passes, self.failures = 0, self.failures + 1
+            self.last_failure = verdict
+
+    @property
+    def why_not(self) -> str:
+        """Why the gate has not passed: the last answer's fault, or - when the last answers were
+        healthy but too few in a row - how many, and what broke the run before them."""
+        if self.last is None:
+            return "no answer"
+        if not self.last.ok:
+            return self.last.reason
+        broke = f"; the run before broke on: {self.last_failure.reason}" if self.last_failure else ""
+        return f"only {self.passes} of {self.policy.passes} healthy answers in a row{broke}"
 
     @property
     def wait(self) -> float:
@@ -245,8 +258,7 @@ def wait_healthy(url: str, expected_version: str | None, policy: HealthPolicy,
         if poll.done:
             return GateResult(True, url, "healthy", poll.attempts, elapsed, poll.last.version)
         if elapsed + poll.wait > policy.deadline:
-            reason = poll.last.reason if poll.last else "no answer"
-            return GateResult(False, url, f"not healthy within {policy.deadline:g}s: {reason}",
+            return GateResult(False, url, f"not healthy within {policy.deadline:g}s: {poll.why_not}",
                               poll.attempts, elapsed, poll.last.version if poll.last else None)
         sleep(poll.wait)
 

@@ -12,7 +12,12 @@ when the worker started):
     3. workers again: the same pids with the same restart counts - a worker that crashes at
        boot and is restarted by pm2 in a loop shows up here even if it was online at step 1.
 
-Until the deadline a failed round starts over; then the gate fails naming the worker.
+Until the deadline a failed round starts over; then the gate fails naming the worker. A crash
+loop does not heal by waiting out the deadline, so the gate ends early when it sees one: a worker
+pm2 restarts CRASH_LOOP times while the gate watches, or one pm2 has given up on - down
+(errored, stopped, waiting restart) with the same restart count for GAVE_UP seconds, far longer
+than the ecosystem's 250 ms restart_delay. (pm2 stops restarting after max_restarts unstable
+restarts; with a restart_delay set it then leaves the worker "waiting restart", not "errored".)
 `worker_verdict` and `stable` are pure; `wait_workers` takes the reading and HTTP as functions.
 """
 
@@ -67,6 +72,33 @@ def stable(before: list[Worker], after: list[Worker], process: str) -> str | Non
     return None
 
 
+CRASH_LOOP = 3   # restarts of one worker during the gate that fail it before its deadline
+GAVE_UP = 3.0    # seconds a worker stays down with the same restart count: pm2 has given up on it
+DOWN = ("errored", "stopped", "waiting restart")
+
+
+def looping(workers: list[Worker], seen: dict[int, int], process: str) -> bool:
+    """Has a worker been restarted CRASH_LOOP times since the gate first saw it?"""
+    return any(w.restarts - seen.get(w.pm_id, w.restarts) >= CRASH_LOOP
+               for w in workers if w.name == process)
+
+
+def given_up(workers: list[Worker], down: dict[int, tuple[int, float]], now: float,
+             process: str) -> Worker | None:
+    """The worker pm2 stopped restarting, if any. `down` (pm_id -> (restarts, since when)) is
+    kept up to date here: a worker down with the same restart count since `since`."""
+    for w in sorted((w for w in workers if w.name == process), key=lambda w: w.pm_id):
+        if w.status not in DOWN:
+            down.pop(w.pm_id, None)
+            continue
+        restarts, since = down.get(w.pm_id, (None, now))
+        if restarts != w.restarts:
+            down[w.pm_id] = (w.restarts, now)
+        elif now - since >= GAVE_UP:
+            return w
+    return None
+
+
 def crash_loop(workers: list[Worker], seen: dict[int, int], process: str) -> str:
     """The workers pm2 restarted while the gate watched - whatever state the last look caught them
     in (errored, launching, online in a folder not yet known), a crash loop is the cause to name."""
@@ -86,6 +118,7 @@ def wait_workers(read: Callable[[], list[Worker]], http_gate: Callable[[int], Ga
     url = ""
     rounds = gates.HealthPoll(policy)   # the policy's spacing and backoff between failed rounds
     seen: dict[int, int] = {}           # each worker's restart count when the gate first saw it
+    down: dict[int, tuple[int, float]] = {}   # workers down: (restart count, since when)
     while True:
         attempts += 1
         first = read()
@@ -106,6 +139,14 @@ def wait_workers(read: Callable[[], list[Worker]], http_gate: Callable[[int], Ga
                                   clock() - started, http.version)
             verdict = Verdict(False, changed)
         rounds.record(verdict)
+        if looping(first, seen, process):
+            reason = f"crash loop after {clock() - started:.1f}s: {verdict.reason}{crash_loop(first, seen, process)}"
+            return GateResult(False, url or process, reason, attempts, clock() - started)
+        dead = given_up(first, down, clock(), process)
+        if dead is not None:
+            reason = (f"pm2 gave up on worker {dead.pm_id} ({dead.status}, restarts {dead.restarts}, "
+                      f"unchanged for {GAVE_UP:g}s){crash_loop(first, seen, process) or ': it crashes at boot?'}")
+            return GateResult(False, url or process, reason, attempts, clock() - started)
         if clock() - started + rounds.wait > policy.deadline:
             reason = f"not ready within {policy.deadline:g}s: {verdict.reason}{crash_loop(first, seen, process)}"
             return GateResult(False, url or process, reason, attempts, clock() - started)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import sqlite3
 import textwrap
@@ -49,8 +50,8 @@ class WebProject(p2s.Project):
             url = f"http://{host.address}:{port or self.port}/health"
             with urllib.request.urlopen(url, timeout=2) as resp:
                 flag = json.loads(resp.read())["flag"]
-        except OSError:
-            return None
+        except (OSError, http.client.HTTPException, ValueError):
+            return None     # no answer, or one cut off mid-body (the process reloading under us)
         return {"enabled": flag["enabled"], "percentage": flag["percentage"]}
 
     def served(self) -> dict[str, int | None]:

@@ -81,6 +81,16 @@ def test_gives_up_at_the_deadline_with_the_last_reason():
     assert clock.now <= 10
 
 
+def test_out_of_time_on_a_run_of_passes_says_how_many_and_what_broke_the_run_before():
+    """Healthy answers that never made `passes` in a row: the reason is not the last answer
+    ("healthy") but the count and the failure that kept breaking the run."""
+    clock = Clock()
+    result = wait_healthy("http://h/health", "v2", POLICY, scripted(*[DOWN, UP, UP] * 20), clock,
+                          clock.sleep)
+    assert not result.ok
+    assert result.reason == "not healthy within 10s: only 2 of 3 healthy answers in a row; the run before broke on: refused"
+
+
 def test_smoke_verdict_and_run_with_token():
     spec = gates.load_spec(REPO)
     seen = []

@@ -258,6 +258,37 @@ def test_a_crash_loop_is_named_whatever_state_the_last_look_caught_the_worker_in
     assert result.reason.endswith("runs r1, want r2")
 
 
+def test_a_worker_restarted_three_times_during_the_gate_fails_it_before_the_deadline():
+    """A crash loop does not heal by waiting: the third restart pm2 makes while the gate watches
+    ends the gate (two restarts are still waited on)."""
+    restarting = on("r2", "jlist_cluster4_one_restarting.json")
+    base = {w.pm_id: w.restarts for w in restarting}[3]
+    climbing = [[replace(w, restarts=base + n) if w.pm_id == 3 else w for w in restarting] for n in range(10)]
+    result, _ = run_gate(climbing, deadline=60)
+    assert not result.ok and result.reason.startswith("crash loop after ")
+    assert result.seconds < 5 and result.attempts == 4              # first look + 3 restarts seen
+    assert result.reason.endswith(f"; worker 3 restarted 3 times during the gate (restarts {base + 3}): "
+                                  "it crashes at boot?"), result.reason
+    result, _ = run_gate(climbing[:3] + [on("r2")], deadline=60)     # two restarts, then all four well
+    assert result.ok, result.reason
+
+
+def test_a_worker_pm2_gave_up_on_fails_the_gate_before_the_deadline():
+    """pm2 stops restarting after max_restarts; with a restart_delay it leaves the worker "waiting
+    restart" for good. Down with the same restart count for GAVE_UP seconds ends the gate."""
+    restarting = on("r2", "jlist_cluster4_one_restarting.json")
+    stuck = [replace(w, status="waiting restart", restarts=10) if w.pm_id == 3 else w for w in restarting]
+    result, _ = run_gate([stuck], deadline=60)
+    assert not result.ok and result.seconds < 5, result
+    assert result.reason == "pm2 gave up on worker 3 (waiting restart, restarts 10, unchanged for 3s): " \
+                            "it crashes at boot?"
+    # down, but restarted every round: pm2 still tries - the deadline (or the crash-loop rule) decides
+    climbing = [[replace(w, status="waiting restart", restarts=10 + n // 2) if w.pm_id == 3 else w
+                 for w in restarting] for n in range(25)]
+    result, _ = run_gate(climbing, deadline=60)
+    assert "gave up" not in result.reason, result.reason
+
+
 def test_gate_fails_when_http_fails_and_when_an_old_worker_stays():
     result, _ = run_gate([on("r2")], http_ok=False)
     assert not result.ok and result.reason == "HTTP 500"

@@ -59,8 +59,18 @@ def test_app_suite_turns_every_kind_of_skip_into_a_failure_in_strict_mode(tmp_pa
 
             def test_passes(self):
                 pass
-        """))
-    environ = {**os.environ, "PYTHONPATH": str(APP_ROOT)}
+
+        class Zz(unittest.TestCase):      # the run's last class (classes run in name order): torn down?
+            @classmethod
+            def tearDownClass(cls):
+                with open(os.environ["TORN_DOWN"], "a") as marker:
+                    marker.write("Last;")
+
+            def test_passes(self):
+                pass
+        """).replace("import unittest", "import os\nimport unittest"))
+    marker = tmp_path / "torn-down"
+    environ = {**os.environ, "PYTHONPATH": str(APP_ROOT), "TORN_DOWN": str(marker)}
     command = [sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", "."]
     environ["DEPLOY_TEST_STRICT"] = "1"
     strict_run = subprocess.run(command, cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=120)
@@ -71,6 +81,8 @@ def test_app_suite_turns_every_kind_of_skip_into_a_failure_in_strict_mode(tmp_pa
     environ["DEPLOY_TEST_STRICT"] = "0"
     lenient = subprocess.run(command, cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=120)
     assert lenient.returncode == 0 and lenient.stderr.strip().splitlines()[-1] == "OK (skipped=3)", lenient.stderr
+    # the wrapper keeps unittest's class bookkeeping: the last class was torn down in both runs
+    assert marker.read_text() == "Last;Last;"
 
 
 def test_app_typecheck_passes():

@@ -16,7 +16,13 @@ class StrictResult:
     """Wraps a unittest result: in strict mode each skip is reported as a failure instead."""
 
     def __init__(self, result: unittest.TestResult):
-        self._result = result
+        object.__setattr__(self, "_result", result)
+
+    def __setattr__(self, name, value):
+        # unittest keeps its class and module bookkeeping (_previousTestClass, _moduleSetUpFailed,
+        # ...) on the result: it must land on the real one, or the run's last class never gets
+        # its tearDownClass (a server a test class started would outlive the run)
+        setattr(self._result, name, value)
 
     def addSkip(self, test, reason):
         error = AssertionError(f"strict mode (DEPLOY_TEST_STRICT=1): skipped: {reason}")

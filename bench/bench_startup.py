@@ -6,8 +6,8 @@ Every `invoke TASK` the pipeline, CI and the test suite start pays this before t
 work (a deploy pays it before it takes the lock). Each command runs --runs times as a child
 process, the commands interleaved round by round (a shared machine's load then falls on all of
 them alike); the table shows the median CPU seconds (user + system of the child, from wait4) and
-the median wall seconds, and the number of modules the command ends up holding
-(`sys.modules`, counted by a `-X importtime` run of it).
+the median wall seconds, and the number of modules the command holds as it exits
+(`len(sys.modules)`, from one more run of it).
 
 The commands run on a fresh checkout with no hosts and no servers: the embedded `local`
 environment, a throwaway JWT_SECRET when neither the environment nor .env has one. `status` reads
@@ -69,13 +69,15 @@ def timed(argv: list[str], env: dict[str, str], root: Path) -> tuple[float, floa
 
 
 def module_count(argv: list[str], env: dict[str, str], root: Path) -> int:
-    """How many modules the command imports (lines of `python -X importtime`)."""
+    """How many modules the command holds as it exits (len(sys.modules), at exit)."""
+    code = "import atexit, sys; atexit.register(lambda: sys.stderr.write(f'\\nMODULES {len(sys.modules)}\\n'))\n"
     if Path(argv[0]).name == "invoke":
-        argv = [sys.executable, "-X", "importtime", "-m", "invoke", *argv[1:]]
+        code += f"import runpy; sys.argv = {argv!r}; runpy.run_module('invoke', run_name='__main__')\n"
     else:
-        argv = [sys.executable, "-X", "importtime", *argv[1:]]
-    done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True)
-    return sum(1 for line in done.stderr.splitlines() if line.startswith("import time:")) - 1
+        code += f"sys.argv = ['-c']; exec({argv[-1]!r})\n"
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
+    counts = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("MODULES ")]
+    return int(counts[-1]) if counts else -1
 
 
 def main() -> int:

@@ -301,6 +301,11 @@ def smoke_token(spec: TokenSpec, app_env: dict, now: float | None = None) -> Sec
     return Secret(jwt.encode(claims, reveal(secret), algorithm="HS256"), name="smoke token")
 
 
+def token_available(app_env: dict) -> bool:
+    """smoke_token would return a token (without minting one: a dry run only checks this)."""
+    return bool(os.environ.get(TOKEN_VAR) or app_env.get("JWT_SECRET"))
+
+
 def needs_token(spec: SmokeSpec) -> bool:
     return any(c.auth == "bearer" for c in spec.checks)
 

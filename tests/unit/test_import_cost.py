@@ -112,8 +112,9 @@ def test_import_tasks_adds_no_heavy_package_to_what_invoke_imports(tmp_path):
     (("deploy.phase2", "--dry-run", "--json"), {"deploy.phase2", "jinja2"}),   # it renders the env file
     (("status", "--json"), {"deploy.status", "pydantic"}),
 ], ids=["deploy.phase2 --dry-run", "status"])
-def test_a_task_on_local_hosts_loads_no_ssh_or_http_library(tmp_path, argv, needed):
+def test_a_task_on_local_hosts_loads_no_ssh_http_or_jwt_library(tmp_path, argv, needed):
+    """A dry run checks that a smoke token can be had; it mints none (PyJWT loads cryptography)."""
     modules = loaded(tmp_path, invoke=(*argv, "--env", "local"),
                      env={"DEPLOY_ROOT": str(REPO), "JWT_SECRET": "s" * 40})
     assert needed <= modules
-    assert tops(modules, ("paramiko", "fabric", "requests", "urllib3")) == []
+    assert tops(modules, ("paramiko", "fabric", "requests", "urllib3", "jwt", "cryptography")) == []

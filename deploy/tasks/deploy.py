@@ -76,9 +76,10 @@ def gate_cases(hosts: list[dict], smoke: list[dict]) -> list[junit_xml.Case]:
             cases.append(junit_xml.Case("health gate", h["host"], "skipped", h.get("note") or "not reached"))
         else:
             cases.append(junit_xml.Case("health gate", h["host"], "passed" if gate["ok"] else "failed",
-                              "" if gate["ok"] else gate.get("reason") or "unhealthy",
-                              time=float(gate.get("seconds") or 0), output=gate.get("url") or ""))
+                                        "" if gate["ok"] else gate.get("reason") or "unhealthy",
+                                        time=float(gate.get("seconds") or 0), output=gate.get("url") or ""))
     for check in smoke:
         cases.append(junit_xml.Case("smoke", check["name"], "passed" if check["ok"] else "failed",
-                          "" if check["ok"] else check.get("detail") or "failed", output=check.get("url") or ""))
+                                    "" if check["ok"] else check.get("detail") or "failed",
+                                    output=check.get("url") or ""))
     return cases

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
-import jwt
-import requests
 from pydantic import Field, field_validator, model_validator
 
 from deploy.config import Duration, Model, read_yaml, validate
@@ -123,6 +121,8 @@ class Answer:
 def http_get(url: str, timeout: float, headers: dict[str, str] | None = None,
              method: str = "GET") -> Answer:
     """One request straight to the host (no proxy from the environment), never raising."""
+    import requests  # here, not at the top: a task that never polls a host does not load it (0.1 s)
+
     try:
         with requests.Session() as session:
             session.trust_env = False
@@ -294,9 +294,16 @@ def smoke_token(spec: TokenSpec, app_env: dict, now: float | None = None) -> Sec
     secret = app_env.get("JWT_SECRET")
     if not secret:
         return None
+    import jwt  # here, not at the top: it loads cryptography (0.1-0.2 s), needed only to mint
+
     issued = int(now if now is not None else time.time())
     claims = {"sub": spec.sub, "iat": issued, "exp": issued + int(spec.ttl)}
     return Secret(jwt.encode(claims, reveal(secret), algorithm="HS256"), name="smoke token")
+
+
+def token_available(app_env: dict) -> bool:
+    """smoke_token would return a token (without minting one: a dry run only checks this)."""
+    return bool(os.environ.get(TOKEN_VAR) or app_env.get("JWT_SECRET"))
 
 
 def needs_token(spec: SmokeSpec) -> bool:

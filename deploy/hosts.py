@@ -22,17 +22,22 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Generic, Iterable, TypeVar
+from typing import TYPE_CHECKING, Callable, Generic, Iterable, TypeVar
 
-import paramiko
-from fabric import Config as FabricConfig
-from fabric import Connection
 from invoke.exceptions import CommandTimedOut, UnexpectedExit
 
 from deploy.commands.shell import AND, Command, Op, cmd
 from deploy.config import Environment, HostConfig
 from deploy.errors import ConfigError, HostUnreachable, StepFailed
+from deploy.lazy import lazy
 from deploy.secrets import mask
+
+if TYPE_CHECKING:
+    from fabric import Connection
+
+# paramiko (and Fabric, which SSHHost._connection imports) load when the first SSH connection
+# opens: a task on local hosts, a dry run, --help and every test's importer never pay 0.2-0.3 s
+paramiko = lazy("paramiko")
 
 T = TypeVar("T")
 
@@ -218,6 +223,8 @@ class SSHHost(Host):
         return self._connection()
 
     def _connection(self) -> Connection:
+        from fabric import Config as FabricConfig, Connection  # the SSH path only (see paramiko above)
+
         with self._lock:
             if self._conn is not None and self._conn.is_connected:
                 return self._conn

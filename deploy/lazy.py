@@ -3,7 +3,10 @@
 The task modules name their implementation through this (`p2 = lazy("deploy.phase2")`), so that
 `invoke --list` and `invoke --help TASK`, which only read the tasks' names, flags and help, do
 not import pydantic, paramiko, jinja2, requests or pyodbc: every `invoke` the pipeline and its
-tests start pays for what its task uses, not for every task.
+tests start pays for what its task uses, not for every task. A library a module uses in many
+places on one path only is named the same way (`paramiko = lazy("paramiko")` in deploy/hosts.py:
+only the SSH path loads it); where one function uses a library, that function imports it.
+tests/unit/test_import_cost.py fails when one of them comes back on a start path.
 """
 
 from __future__ import annotations

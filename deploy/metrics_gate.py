@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Callable, Literal
 
-import requests
 from pydantic import Field
 
 from deploy import gates, progress, releases
@@ -291,6 +290,8 @@ def parse_result(status: int | None, body: str) -> tuple[float | None, str]:
 
 
 def prom_query(url: str, query: str, timeout: float) -> tuple[float | None, str]:
+    import requests  # here, not at the top: loaded when Prometheus is asked, not by every importer
+
     try:
         with requests.Session() as session:
             session.trust_env = False

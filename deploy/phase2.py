@@ -43,7 +43,7 @@ def phase2(run: Run, artifact: str | None = None, dry_run: bool = False, lock_wa
     env = run.env
     ctx = AppContext.load(env, app)
     given = artifacts.check_given(artifact)
-    token = smoke_token(ctx)
+    token = smoke_token(ctx, mint=not dry_run)
     with Fleet(env, ctx.hosts) as fleet:
         runs = runs_for(fleet)
         if dry_run:

@@ -12,8 +12,6 @@ import re
 import sys
 from collections import Counter
 
-import requests
-
 from deploy import config, releases
 from deploy.demo_claims import reads_problems
 from deploy.rollout import in_rollout
@@ -25,6 +23,8 @@ FEATURE = re.compile(r'data-rating-feature="(on|off)"')
 def serve_users(env_name: str, users: int = 60, seller: int = 1) -> int:
     """Users 1..N read seller `seller`'s ratings (API) and open their page (web, SSR); 1 when a
     page disagrees with the bucketing, an answer is not 200, or the apps do not answer."""
+    import requests  # here, not at the top: loaded when traffic is sent, not by every importer
+
     env = config.load(env_name)
     api_host = env.hosts_with(env.apps["api"].role)[0]
     web_host = env.hosts_with(env.apps["web"].role)[0]

@@ -10,9 +10,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import jwt
-import requests
-
 from deploy.db.connect import Database
 from deploy.secrets import Secret, reveal
 
@@ -27,6 +24,8 @@ COMPLETED_PAIRS = {
 
 
 def token(secret: Secret | str, user_id: int, ttl: int = 600) -> str:
+    import jwt  # here, not at the top: it loads cryptography (0.1-0.2 s), needed only to mint
+
     now = int(time.time())
     return jwt.encode({"sub": str(user_id), "iat": now, "exp": now + ttl}, reveal(secret), algorithm="HS256")
 
@@ -50,6 +49,8 @@ class TrafficReport:
 def rate_sellers(base_url: str, secret: Secret | str, pairs: list[tuple[int, int]],
                  deadline: float = 60.0, timeout: float = 5.0) -> TrafficReport:
     """For each (buyer, seller): ask can-rate, then rate 1..5; stop at the deadline."""
+    import requests  # here, not at the top: loaded when traffic is sent, not by every importer
+
     report = TrafficReport()
     started = time.monotonic()
     with requests.Session() as http:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import jinja2
 from markupsafe import Markup
 
 from deploy.monitoring import charts, periods
@@ -63,6 +62,8 @@ def chart_svgs(data: ReportData) -> dict[str, Markup]:
 
 
 def render(data: ReportData, root: Path | None = None) -> str:
+    import jinja2  # here, not at the top: loaded when a report is rendered, not by every importer
+
     folders = [str(Path(root) / "templates")] if root and (Path(root) / "templates" / TEMPLATE).is_file() else []
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([*folders, str(SHIPPED)]),
                              autoescape=True, undefined=jinja2.StrictUndefined)

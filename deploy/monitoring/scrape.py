@@ -10,8 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
-import requests
-
 from deploy.config import Environment
 from deploy.errors import ConfigError
 from deploy.monitoring import api_stats, prometheus
@@ -72,6 +70,8 @@ def scrape(found: list[Target], timeout: float, window: float = 0,
 
 
 def fetch(target: Target, timeout: float) -> HostScrape:
+    import requests  # here, not at the top: loaded when a host is scraped, not by every importer
+
     try:
         response = requests.get(target.url, timeout=timeout)
     except requests.Timeout:

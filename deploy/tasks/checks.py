@@ -6,13 +6,16 @@ import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deploy import junit as junit_xml
 from deploy.cli import Run, deploy_task
 from deploy.errors import EXIT_FAILED, ConfigError, StepFailed
+from deploy.lazy import lazy
 from deploy.preflight_sections import SECTIONS
 
 if TYPE_CHECKING:
     from deploy.preflight import Item
+
+# the JUnit writer (xml.etree, tempfile) loads when --junit is given (deploy/lazy.py)
+junit_xml = lazy("deploy.junit")
 
 
 def _sections(value: str | None, flag: str) -> set[str]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from deploy.cli import Run, deploy_task
 from deploy.errors import ConfigError
-from deploy.junit import Case, writable
-from deploy.junit import write as junit_write
 from deploy.engine.targets import HOST_HELP, ROLE_HELP
 from deploy.lazy import lazy
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
 
 p2 = lazy("deploy.phase2")   # loads when a task runs: --list and --help stay light (deploy/lazy.py)
+junit_xml = lazy("deploy.junit")   # the JUnit writer (xml.etree, tempfile): with --junit only
 
 JUNIT = "also write the health gates and smoke checks as a JUnit XML report to PATH (for CI)"
 ARTIFACT = ("a CI build to release instead of building here: a release folder or a .tar.gz "
@@ -26,7 +25,7 @@ def phase2(run: Run, artifact: str = None, dry_run: bool = False, lock_wait: str
     if outcome.dry_run:
         return outcome.as_dict()
     if report:
-        junit_write(report, "deploy.phase2", gate_cases(outcome.hosts, outcome.smoke))
+        junit_xml.write(report, "deploy.phase2", gate_cases(outcome.hosts, outcome.smoke))
     if outcome.ok:
         run.out.line(f"phase 2 complete: {outcome.release} on {len(outcome.hosts)} host(s); "
                      "the soak starts now")
@@ -63,23 +62,24 @@ def junit_path(value: str | None):
     if not value:
         return None
     try:
-        return writable(value)
+        return junit_xml.writable(value)
     except OSError as exc:
         raise ConfigError(f"--junit: cannot write {value}: {exc}") from None
 
 
-def gate_cases(hosts: list[dict], smoke: list[dict]) -> list[Case]:
+def gate_cases(hosts: list[dict], smoke: list[dict]) -> list[junit_xml.Case]:
     """One test case per host's health gate and per smoke check (a gate never reached: skipped)."""
     cases = []
     for h in hosts:
         gate = h.get("health")
         if gate is None:
-            cases.append(Case("health gate", h["host"], "skipped", h.get("note") or "not reached"))
+            cases.append(junit_xml.Case("health gate", h["host"], "skipped", h.get("note") or "not reached"))
         else:
-            cases.append(Case("health gate", h["host"], "passed" if gate["ok"] else "failed",
-                              "" if gate["ok"] else gate.get("reason") or "unhealthy",
-                              time=float(gate.get("seconds") or 0), output=gate.get("url") or ""))
+            cases.append(junit_xml.Case("health gate", h["host"], "passed" if gate["ok"] else "failed",
+                                        "" if gate["ok"] else gate.get("reason") or "unhealthy",
+                                        time=float(gate.get("seconds") or 0), output=gate.get("url") or ""))
     for check in smoke:
-        cases.append(Case("smoke", check["name"], "passed" if check["ok"] else "failed",
-                          "" if check["ok"] else check.get("detail") or "failed", output=check.get("url") or ""))
+        cases.append(junit_xml.Case("smoke", check["name"], "passed" if check["ok"] else "failed",
+                                    "" if check["ok"] else check.get("detail") or "failed",
+                                    output=check.get("url") or ""))
     return cases

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-import shutil
 from pathlib import Path
 
 from invoke import task
@@ -31,6 +29,9 @@ def plan(target: Path) -> list[tuple[Path, Path | None]]:
                                        "current folder); existing files are kept, never overwritten"})
 def init(c, dir=None):
     """Start a deploy repository: environments/local.yaml, checks/, sql/, .env (a random JWT_SECRET)."""
+    import secrets              # these load when the task runs, not at `invoke --list`
+    import shutil
+
     from deploy import config   # config (pydantic) and output (rich) load when the task runs
     from deploy.output import Output
 

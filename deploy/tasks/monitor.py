@@ -8,7 +8,7 @@ from pathlib import Path
 from deploy.cli import Run, deploy_task
 from deploy.errors import EXIT_FAILED, ConfigError
 from deploy.lazy import lazy
-from deploy.monitoring import flags, periods, tabular
+from deploy.monitoring import flags, tabular
 from deploy.secrets import register
 from deploy.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
 
@@ -25,6 +25,7 @@ report_html = lazy("deploy.monitoring.report_html")
 rules = lazy("deploy.monitoring.alerts")
 webhooks = lazy("deploy.monitoring.webhook")   # not `webhook`: monitor.alerts has a --webhook flag
 recalculation = lazy("deploy.monitoring.recalculate")
+periods = lazy("deploy.monitoring.periods")   # statistics, decimal, fractions
 
 FORMAT = "table (default) or csv; --csv is short for --format csv (--json for JSON)"
 

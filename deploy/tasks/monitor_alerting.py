@@ -6,12 +6,12 @@ from pathlib import Path
 
 from deploy.cli import Run, deploy_task
 from deploy.lazy import lazy
-from deploy.monitoring import rendered
 
 # the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
 alerts_spec = lazy("deploy.monitoring.alerts_spec")
 am_config = lazy("deploy.monitoring.am_config")
 prom_rules = lazy("deploy.monitoring.prom_rules")
+rendered = lazy("deploy.monitoring.rendered")   # tempfile, shutil
 
 OUT = "write the file to PATH (replaced only when it passed --check); default: print it"
 

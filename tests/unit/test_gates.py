@@ -215,3 +215,31 @@ def test_token_minted_from_jwt_secret_or_taken_from_env(monkeypatch):
     assert gates.smoke_token(gates.TokenSpec(), {}) is None
     monkeypatch.setenv(gates.TOKEN_VAR, "given-token-value")
     assert gates.smoke_token(gates.TokenSpec(), {}).reveal() == "given-token-value"
+
+
+@pytest.mark.parametrize("given, app_env", [(None, {}), (None, {"JWT_SECRET": "s" * 40}),
+                                            ("given-token-value", {}), ("", {"JWT_SECRET": ""})])
+def test_token_available_says_whether_smoke_token_would_give_one(monkeypatch, given, app_env):
+    """What a dry run checks instead of minting: the same answer as minting, without a token."""
+    monkeypatch.delenv(gates.TOKEN_VAR, raising=False)
+    if given is not None:
+        monkeypatch.setenv(gates.TOKEN_VAR, given)
+    assert gates.token_available(app_env) is (gates.smoke_token(gates.TokenSpec(), app_env) is not None)
+
+
+@pytest.mark.parametrize("app_env", [{}, {"JWT_SECRET": "s" * 40}])
+def test_a_dry_run_checks_the_token_without_minting_it(monkeypatch, app_env):
+    from types import SimpleNamespace
+
+    from deploy.engine.context import smoke_token
+
+    monkeypatch.delenv(gates.TOKEN_VAR, raising=False)
+    spec = gates.SmokeSpec(checks=(gates.SmokeCheck(name="can-rate", path="/x", expect=200, auth="bearer"),))
+    ctx = SimpleNamespace(spec=spec, app="api", env=SimpleNamespace(app_env=lambda app: app_env))
+    if not app_env:
+        for mint in (True, False):
+            with pytest.raises(ConfigError, match="a check needs a bearer token"):
+                smoke_token(ctx, mint=mint)
+        return
+    assert smoke_token(ctx, mint=False) is None
+    assert isinstance(smoke_token(ctx), Secret)

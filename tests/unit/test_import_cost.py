@@ -59,3 +59,62 @@ def test_a_lazy_module_is_imported_on_its_first_use():
             "before = 'deploy.rollout' in sys.modules; m.explain; print(before, 'deploy.rollout' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.stdout.split() == ["False", "True"], proc.stderr
+
+
+# -- a task's start: its implementation loads, the libraries of the paths it does not take do not --
+# SSH, HTTP, token minting (cryptography), templates, ODBC: imported where a host is reached, a URL
+# fetched, a token minted, a file rendered, a database opened over ODBC - never by importing a module
+ON_USE = ("paramiko", "fabric", "cryptography", "jwt", "requests", "urllib3", "jinja2", "pyodbc", "psycopg",
+          "psycopg2")
+# standard-library packages a task start does not need; invoke itself imports asyncio and ssl
+# (invoke.context imports unittest.mock for MockContext), so they count only when we add them
+STDLIB_HEAVY = ("asyncio", "unittest", "ssl", "email", "http", "xml", "tarfile", "sqlite3", "multiprocessing")
+
+# -X importtime does not see a module imported through importlib.import_module (deploy.lazy does
+# that), only what that module imports in turn: these checks read sys.modules as the process exits
+_AT_EXIT = ("import atexit, os, runpy, sys\n"
+            "atexit.register(lambda: open(os.environ['MODULES_OUT'], 'w').write('\\n'.join(sorted(sys.modules))))\n")
+
+
+def loaded(tmp_path, code: str = "", invoke: tuple[str, ...] = (), env: dict[str, str] | None = None) -> set[str]:
+    """sys.modules at the exit of a Python running CODE, or `invoke INVOKE...` when given."""
+    out = tmp_path / "modules.txt"
+    if invoke:
+        code = f"sys.argv = ['invoke', *{list(invoke)!r}]\nrunpy.run_module('invoke', run_name='__main__')\n"
+    proc = subprocess.run([sys.executable, "-c", _AT_EXIT + code], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL,
+                          env={**os.environ, **(env or {}), "MODULES_OUT": str(out)})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return set(out.read_text().split())
+
+
+def tops(modules: set[str], names) -> list[str]:
+    return sorted({name.split(".")[0] for name in modules} & set(names))
+
+
+def test_importing_any_deploy_module_loads_no_ssh_http_jwt_template_or_odbc_library(tmp_path):
+    code = ("import importlib, pkgutil, deploy\n"
+            "for m in pkgutil.walk_packages(deploy.__path__, 'deploy.'):\n"
+            "    importlib.import_module(m.name)\n")
+    modules = loaded(tmp_path, code)
+    assert {"deploy.hosts", "deploy.gates", "deploy.phase2", "deploy.process.templates", "deploy.traffic",
+            "deploy.db.connect", "deploy.monitoring.scrape", "deploy.tasks.deploy"} <= modules
+    assert tops(modules, ON_USE) == []
+
+
+def test_import_tasks_adds_no_heavy_package_to_what_invoke_imports(tmp_path):
+    own = loaded(tmp_path, "import tasks") - loaded(tmp_path, "import invoke")
+    assert {"deploy.collection", "deploy.tasks.deploy"} <= own
+    assert tops(own, STDLIB_HEAVY + HEAVY + ON_USE) == []
+
+
+@pytest.mark.parametrize("argv, needed", [
+    (("deploy.phase2", "--dry-run", "--json"), {"deploy.phase2", "jinja2"}),   # it renders the env file
+    (("status", "--json"), {"deploy.status", "pydantic"}),
+], ids=["deploy.phase2 --dry-run", "status"])
+def test_a_task_on_local_hosts_loads_no_ssh_http_or_jwt_library(tmp_path, argv, needed):
+    """A dry run checks that a smoke token can be had; it mints none (PyJWT loads cryptography)."""
+    modules = loaded(tmp_path, invoke=(*argv, "--env", "local"),
+                     env={"DEPLOY_ROOT": str(REPO), "JWT_SECRET": "s" * 40})
+    assert needed <= modules
+    assert tops(modules, ("paramiko", "fabric", "requests", "urllib3", "jwt", "cryptography")) == []

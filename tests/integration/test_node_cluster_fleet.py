@@ -25,6 +25,7 @@ from deploy.db import migrate
 from deploy.db.connect import connect
 from deploy.process.pm2 import Pm2, parse_workers
 from tests.integration.test_phase2_support import FAST_SMOKE, PM2, Project, need_process_manager
+from tests.support import cpu_cost
 from tests.support.envs import fleet_environment, make_root
 from tests.support.node_app import build_env, built_once, source_copy
 from tests.support.postgres import BASE_SCHEMA, SQL_ROOT, _postgres_target
@@ -87,6 +88,17 @@ def make_database(request, tmp_path, migrated: bool):
     return url, cluster, db_config.name
 
 
+class NodeProject(Project):
+    """phase 2's Project; each task it runs prints its wall time (and CPU, when measured)."""
+
+    def invoke(self, *args: str, **kw):
+        started, cpu = time.monotonic(), cpu_cost.cpu_seconds()
+        proc = super().invoke(*args, **kw)
+        if kw.get("wait", True):
+            print(cpu_cost.timed(f"node: {' '.join(args[:2])}: exit {proc.returncode}", started, cpu))
+        return proc
+
+
 def node_project(tmp_path: Path, fleet, database_url: str, exec_mode: str = "cluster",
                  instances: int = INSTANCES) -> Project:
     port = 3600 + (abs(hash(tmp_path.name)) % 300)
@@ -106,8 +118,7 @@ def node_project(tmp_path: Path, fleet, database_url: str, exec_mode: str = "clu
     root = make_root(tmp_path / "project", "fleet", environment)
     (root / "checks" / "smoke.yaml").write_text(FAST_SMOKE.replace("deadline: 8s", "deadline: 40s"))
     (root / "db.sqlite").touch()   # the journal's database
-    project = Project(root, fleet, "pm2", port)
-    return project
+    return NodeProject(root, fleet, "pm2", port)
 
 
 def workers(host) -> list:

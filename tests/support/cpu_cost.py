@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOTS = (Path("/sys/fs/cgroup/cpuacct"), Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
+METER: "Meter | None" = None     # this pytest process's meter while measuring: tests may time their steps
 
 
 class Meter:
@@ -51,8 +52,22 @@ def pytest_configure(config):
     target = os.environ.get("DEPLOY_TEST_CPU")
     if not target:
         return
+    global METER
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
-    config._cpu_cost = (own_group(f"deploy-tests-{os.getpid()}-{worker}"), Path(target))
+    METER = own_group(f"deploy-tests-{os.getpid()}-{worker}")
+    config._cpu_cost = (METER, Path(target))
+
+
+def cpu_seconds() -> float | None:
+    """CPU seconds of everything this pytest process started so far, None when not measuring."""
+    return METER.seconds() if METER is not None else None
+
+
+def timed(label: str, started_wall: float, started_cpu: float | None) -> str:
+    """'<label> in 12s' (with ', 7 CPU-s' when measuring), for a test's own progress lines."""
+    cpu = cpu_seconds()
+    used = f", {cpu - started_cpu:.0f} CPU-s" if cpu is not None and started_cpu is not None else ""
+    return f"{label} in {time.monotonic() - started_wall:.0f}s{used}"
 
 
 @pytest.hookimpl(hookwrapper=True)

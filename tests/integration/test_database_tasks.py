@@ -19,18 +19,42 @@ from tests.support.lock_barrier import LockHolder, Waiter
 STANDIN = REPO / "examples" / "marketplace"
 
 
+def load_sample(url: str) -> None:
+    """The stand-in's own loader: the app's pre-existing schema (Users, Orders), 40 users, 120 orders."""
+    seed = subprocess.run([sys.executable, "-m", "marketplace.sample", "--database-url", url, "--users", "40",
+                           "--orders", "120", "--create-schema"], cwd=STANDIN, capture_output=True, text=True,
+                          timeout=120)
+    assert seed.returncode == 0, seed.stderr
+
+
+@pytest.fixture(scope="session")
+def sqlite_marketplace(tmp_path_factory) -> Path:
+    """A SQLite marketplace loaded once per session (per xdist worker); each test gets a copy."""
+    db_file = tmp_path_factory.mktemp("marketplace") / "market.db"
+    load_sample(f"sqlite:///{db_file}")
+    return db_file
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def project(request, tmp_path):
     """A project root whose `t` environment points at a fresh marketplace database with users
-    and orders (the app's pre-existing schema), before any migration."""
+    and orders (the app's pre-existing schema), before any migration: a database of its own,
+    copied from one that marketplace.sample loaded once per session and dialect (SQLite's backup
+    API; PostgreSQL's CREATE DATABASE ... TEMPLATE)."""
     extra_env: dict[str, str] = {}
     if request.param == "sqlite":
         db_file = tmp_path / "market.db"
+        source, copy = sqlite3.connect(request.getfixturevalue("sqlite_marketplace")), sqlite3.connect(db_file)
+        try:
+            source.backup(copy)
+        finally:
+            source.close()
+            copy.close()
         database = {"dialect": "sqlite", "path": str(db_file), "backups": {"dir": str(tmp_path / "backups")}}
         url = f"sqlite:///{db_file}"
     else:
         cluster = request.getfixturevalue("postgres")
-        url = cluster.fresh_database("tasks")
+        url = cluster.fresh_database("tasks", template=cluster.template_database("tasks_marketplace", load_sample))
         extra_env["PG_ODBC"] = url
         database = {"dialect": "postgres", "odbc": "${PG_ODBC}", "backups": {"dir": str(tmp_path / "backups")}}
     root = make_root(tmp_path / "project", "t", {
@@ -39,10 +63,6 @@ def project(request, tmp_path):
         "database": database,
         "env": dict(APP_ENV),
     })
-    seed = subprocess.run([sys.executable, "-m", "marketplace.sample", "--database-url", url, "--users", "40",
-                           "--orders", "120", "--create-schema"], cwd=STANDIN, capture_output=True, text=True,
-                          timeout=120)
-    assert seed.returncode == 0, seed.stderr
     return Project(root, request.param, url, extra_env)
 
 

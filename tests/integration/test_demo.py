@@ -57,6 +57,11 @@ def test_demo_runs_every_phase_end_to_end_and_again(tmp_path, monkeypatch, capsy
         assert re.search(r"rating_spike +database +FIRING .*potential abuse", first), first
         assert "(exit 1, as expected: rating_spike fired" in first
         assert re.search(rf"0 ratings created, {created} already rated", again), again
+        # the first run ran the app's tests; the re-run, on the same sources, says it leaves them out
+        assert "`python3 -m unittest discover -s tests -t .` ok in" in first, first
+        assert "not run again" not in first
+        assert "not run again\n$ invoke checks.preflight --skip commands --env local" in again, again
+        assert "unittest" not in again.split("=== 3.")[0].split("--skip commands")[1], again
 
         # and the alert step fails when the abuse rule does not fire on such a burst: the same live
         # API and database, the rule switched off

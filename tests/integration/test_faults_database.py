@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.integration.test_database_tasks import STANDIN, Project
+from tests.integration.test_database_tasks import Project, load_sample
 from tests.support.envs import APP_ENV, make_root
 
 MIGRATION = "20240101000000_add_seller_ratings"
@@ -26,18 +25,15 @@ MIGRATION = "20240101000000_add_seller_ratings"
 
 @pytest.fixture
 def project(tmp_path, postgres):
-    """A project on a fresh PostgreSQL database with the marketplace's users and orders."""
-    url = postgres.fresh_database("faults")
+    """A project on a fresh PostgreSQL database with the marketplace's users and orders (a copy of
+    the template test_database_tasks loads once per cluster)."""
+    url = postgres.fresh_database("faults", template=postgres.template_database("tasks_marketplace", load_sample))
     root = make_root(tmp_path / "project", "t", {
         "secrets": ["PG_ODBC"],
         "hosts": [{"name": "box", "transport": "local", "roles": ["api"]}],
         "database": {"dialect": "postgres", "odbc": "${PG_ODBC}", "backups": {"dir": str(tmp_path / "backups")}},
         "env": dict(APP_ENV),
     })
-    seed = subprocess.run([sys.executable, "-m", "marketplace.sample", "--database-url", url, "--users", "40",
-                           "--orders", "120", "--create-schema"], cwd=STANDIN, capture_output=True, text=True,
-                          timeout=120)
-    assert seed.returncode == 0, seed.stderr
     return Project(root, "postgres", url, {"PG_ODBC": url})
 
 

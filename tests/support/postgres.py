@@ -1,9 +1,10 @@
 """A real PostgreSQL for the tests: a throwaway cluster on a free 127.0.0.1 port.
 
 `TempCluster` does the work (bench/bench_aggregates.py uses it too); the session fixture
-`postgres` wraps it. Each test that needs isolation asks `postgres.fresh_database(name)` for a new
-empty database. `db_target` runs a test once on SQLite and once on PostgreSQL, with the stand-in
-app's base schema (Users, Orders) already created.
+`postgres` wraps it (one cluster per xdist worker). Each test that needs isolation asks
+`postgres.fresh_database(name)` for a new empty database, or for a copy of a template database
+filled once per cluster (`template_database`). `db_target` runs a test once on SQLite and once on
+PostgreSQL, with the stand-in app's base schema (Users, Orders) already created.
 
 Needs Debian's server binaries, the "PostgreSQL Unicode" ODBC driver and root (the cluster runs
 as the `postgres` OS user); without them the tests skip (or fail under DEPLOY_TEST_STRICT=1).
@@ -23,6 +24,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -111,6 +113,7 @@ class TempCluster:
     settings: dict[str, str] = field(default_factory=lambda: {"fsync": "off", "synchronous_commit": "off"})
     base: Path | None = None
     _names: itertools.count = field(default_factory=itertools.count)
+    _templates: dict[str, str] = field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:
@@ -161,12 +164,27 @@ class TempCluster:
                                 "-d", dbname, "-v", "ON_ERROR_STOP=1", "-Atqc", sql)
         return out.strip()
 
-    def fresh_database(self, name: str = "test") -> str:
-        """Create a new empty database owned by the role; return its ODBC connection string."""
+    def fresh_database(self, name: str = "test", template: str | None = None) -> str:
+        """Create a new database owned by the role - empty, or a copy of `template` (see
+        template_database) - and return its ODBC connection string."""
         safe = re.sub(r"[^a-z0-9_]", "_", name.lower())[:40] or "db"
         dbname = f"{safe}_{next(self._names)}"
-        self.psql(f"CREATE DATABASE {dbname} OWNER {self.user}")
+        copy = f" TEMPLATE {template}" if template else ""
+        self.psql(f"CREATE DATABASE {dbname}{copy} OWNER {self.user}")
         return self.odbc_for(dbname)
+
+    def template_database(self, name: str, fill: Callable[[str], None]) -> str:
+        """A database made once per cluster by `fill(odbc)` (e.g. sample data loaded as the role),
+        then closed to connections so that fresh_database(..., template=name) can copy it: a copy
+        is a file copy inside the server, far cheaper than filling each test's database anew."""
+        if name not in self._templates:
+            odbc = self.fresh_database(name)
+            dbname = re.search(r"Database=([^;]+)", odbc).group(1)
+            fill(odbc)
+            # a template must have no open session while it is copied: refuse any from now on
+            self.psql(f"ALTER DATABASE {dbname} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true")
+            self._templates[name] = dbname
+        return self._templates[name]
 
     def _as_postgres(self, *args, check: bool = True) -> str:
         proc = subprocess.run(["runuser", "-u", OS_USER, "--", *map(str, args)], capture_output=True,

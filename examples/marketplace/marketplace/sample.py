@@ -16,6 +16,7 @@ import argparse
 import random
 import sys
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -38,14 +39,31 @@ class SampleError(Exception):
     pass
 
 
-def _moments(db: Database, now: datetime, days: int) -> list:
-    """One timestamp per minute of the last `days` days, built once: formatting a million
-    datetimes one by one costs more than inserting them."""
-    minutes = [now - timedelta(minutes=m) for m in range(days * 24 * 60)]
-    # sqlite3 stores text in CURRENT_TIMESTAMP's format; pyodbc binds datetime natively.
-    if db.dialect.name == "sqlite":
-        return [m.strftime("%Y-%m-%d %H:%M:%S") for m in minutes]
-    return minutes
+class _Moments(Sequence):
+    """One timestamp per minute of the last `days` days, newest first, made when first picked:
+    a small sample picks a few hundred of them, and building all 259,200 of a 180-day span up
+    front cost most of such a run's CPU. Each is made once (a million orders format no more
+    than the span holds). rng.choice picks from it exactly as from a list, so a seed gives the
+    same rows as before."""
+
+    def __init__(self, db: Database, now: datetime, days: int):
+        self._now, self._len, self._cache = now, days * 24 * 60, {}
+        # sqlite3 stores text in CURRENT_TIMESTAMP's format; pyodbc binds datetime natively.
+        self._text = db.dialect.name == "sqlite"
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, index: int):
+        moment = self._cache.get(index)
+        if moment is None:
+            if not 0 <= index < self._len:
+                raise IndexError(index)
+            moment = self._now - timedelta(minutes=index)
+            if self._text:
+                moment = moment.strftime("%Y-%m-%d %H:%M:%S")
+            self._cache[index] = moment
+        return moment
 
 
 def create_schema(db: Database) -> None:
@@ -75,8 +93,8 @@ def generate(args, db: Database, first_id: int):
     rng = random.Random(args.seed)
     user_ids = range(first_id, first_id + args.users)
     now = datetime.now(timezone.utc).replace(tzinfo=None, second=0, microsecond=0)
-    order_times = _moments(db, now, 180) if args.orders else []
-    rating_times = _moments(db, now, 90) if args.ratings else []
+    order_times = _Moments(db, now, 180)
+    rating_times = _Moments(db, now, 90)
 
     def users():
         for uid in user_ids:

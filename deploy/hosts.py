@@ -139,6 +139,9 @@ class Host:
     def close(self) -> None:
         pass
 
+    def connect(self) -> None:
+        """Open the connection now (SSH: handshake and login), e.g. while the artifact is packed."""
+
     def _finish(self, command: Command, stdout: str, stderr: str, code: int, check: bool) -> Result:
         result = Result(str(command), mask(stdout), mask(stderr), code)
         if check and code != 0:
@@ -280,6 +283,9 @@ class SSHHost(Host):
 
     def _where(self) -> str:
         return f"{self.config.address}:{self.config.port}"
+
+    def connect(self) -> None:
+        self._connection()
 
     # -- operations ----------------------------------------------------------------------------
     def run(self, command, timeout=None, check=True, env=None):
@@ -491,6 +497,18 @@ class Fleet:
     def close(self) -> None:
         for h in self.hosts:
             h.close()
+
+    def connect_in_background(self) -> threading.Thread:
+        """Every host's connection opened in parallel by a background thread (join it before use
+        matters; a host that cannot be reached is left to the first real command to report)."""
+        def connect(host: Host) -> None:
+            host.connect()
+
+        thread = threading.Thread(target=self.run, args=(connect,),
+                                  kwargs={"size": len(self.hosts) or 1, "max_fail": len(self.hosts)},
+                                  name="connect", daemon=True)
+        thread.start()
+        return thread
 
     def select(self, role: str | None = None, names: Iterable[str] | None = None) -> list[Host]:
         wanted = set(names) if names else None

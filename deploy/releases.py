@@ -2,7 +2,8 @@
 
 Steps are data (`Exec` a command, `Upload` a file, `Artifact` the release's tarball unless the
 host holds it) built by pure functions, so --dry-run prints the very list a run applies. `apply`
-is the one place that runs them on a host.
+runs them on a host one round trip each; `send` runs an upload's steps in one (their files on
+the command's stdin), after `prepare_and_check`.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 deploy.process.supervisor sends this file's text as `python3 -I -S -c <text> ACTION ...`:
 
-    restart NAME CONF SOCKET SUPERVISORD   supervisord started unless it answers; its config loaded
-                                           (as `supervisorctl update` does); NAME stopped, started,
-                                           and waited for until supervisord calls it RUNNING (it
-                                           stayed up startsecs) - or the start failed: exit 1
+    restart NAME CONF SOCKET SUPERVISORD   supervisord started unless it answers; NAME stopped; the
+                                           config loaded (as `supervisorctl update` does); NAME
+                                           started and waited for until supervisord calls it
+                                           RUNNING (it stayed up startsecs) - or the start failed
     stop NAME CONF SOCKET                  NAME stopped
 
 One interpreter where `supervisorctl` took four (pid, reread, update, restart: ~0.25 s of CPU each,
@@ -28,7 +28,7 @@ POLL = 0.05
 DEADLINE = 120.0    # seconds a stop or start may take (stopwaitsecs and startsecs are far shorter)
 STARTING, RUNNING = 10, 20
 STOPPED_STATES = (0, 100, 200)                  # STOPPED, EXITED, FATAL
-NOT_RUNNING, SPAWN_ERROR, ABNORMAL, FAILED = 70, 50, 40, 30
+NOT_RUNNING, SPAWN_ERROR, ABNORMAL, FAILED, ALREADY_STARTED, BAD_NAME = 70, 50, 40, 30, 60, 10
 SAID = {10: "no such process", 20: "no such file", 21: "file is not executable", 30: "failed",
         40: "abnormal termination", 50: "spawn error", 60: "already started", 70: "not running",
         6: "supervisord is shutting down"}
@@ -69,11 +69,11 @@ def state(rpc, name):
     return info["state"], info["spawnerr"], info["description"]
 
 
-def stop(rpc, name):
+def stop(rpc, name, unknown_ok=False):
     try:
         rpc.stopProcess(name, False)
     except xmlrpc.client.Fault as exc:
-        if exc.faultCode == NOT_RUNNING:
+        if exc.faultCode == NOT_RUNNING or (unknown_ok and exc.faultCode == BAD_NAME):
             return False
         raise fault(name, exc) from None
     until = time.monotonic() + DEADLINE
@@ -85,10 +85,14 @@ def stop(rpc, name):
 
 
 def start(rpc, name):
+    """Start NAME - or, when supervisord's autostart spawned it already (a group just (re)added by
+    `update`, a supervisord just started), wait for that start: a second stop would race its
+    fork and exec (a SIGTERM there is lost, and supervisord waits stopwaitsecs for nothing)."""
     try:
         rpc.startProcess(name, False)
     except xmlrpc.client.Fault as exc:
-        raise fault(name, exc) from None
+        if exc.faultCode != ALREADY_STARTED:
+            raise fault(name, exc) from None
     until = time.monotonic() + DEADLINE
     while True:
         now, spawnerr, description = state(rpc, name)
@@ -123,7 +127,7 @@ def daemon(rpc, conf, supervisord):
     """Start supervisord unless it answers (it listens before it daemonizes)."""
     try:
         rpc.getPID()
-        return
+        return False
     except OSError:
         pass
     try:
@@ -132,6 +136,7 @@ def daemon(rpc, conf, supervisord):
         raise Failed(f"cannot start {supervisord}: {exc.strerror or exc}") from None
     if code != 0:
         raise Failed(f"{supervisord} -c {conf} exited {code}")
+    return True
 
 
 def main(argv):
@@ -139,10 +144,11 @@ def main(argv):
     rpc = xmlrpc.client.ServerProxy("http://localhost", transport=UnixTransport(sock)).supervisor
     try:
         if action == "restart":
-            daemon(rpc, conf, argv[4])
-            update(rpc)
-            if stop(rpc, name):
+            # the running program stopped first (it exec'd long ago), then the config loaded: a
+            # group it re-adds is autostarted by supervisord, and start() waits for that start
+            if not daemon(rpc, conf, argv[4]) and stop(rpc, name, unknown_ok=True):   # new: update adds it
                 print(f"{name}: stopped")
+            update(rpc)
             start(rpc, name)
             print(f"{name}: started")
         elif action == "stop":

@@ -234,7 +234,7 @@ class ProcessSettings(Model):
     manager: Literal["supervisor", "pm2", "systemd"] = "supervisor"
     # supervisor: the supervisord config on each host; pm2: PM2_HOME on each host
     supervisor_conf: str | None = None
-    bin_dir: str | None = None        # where supervisord/supervisorctl live when not on the PATH
+    bin_dir: str | None = None        # supervisord, supervisorctl and their python3, when not on the PATH
     pm2_home: str | None = None
     pm2_bin: str = "pm2"
 

@@ -129,6 +129,11 @@ class Host:
     def get(self, remote: str, local: Path) -> None:
         raise NotImplementedError
 
+    def feed(self, command: Command, sources: list[Path | bytes], timeout: float | None = None) -> Result:
+        """Run one command with the sources (files, bytes) one after the other on its stdin: many
+        files and the commands around them in one round trip. Never raises for the exit code."""
+        raise NotImplementedError
+
     def stream(self, command: Command, on_line: Callable[[str], None],
                stop: threading.Event | None = None) -> int | None:
         """Run a long command (e.g. `tail -F`), handing each line of its output (stdout and stderr
@@ -138,6 +143,9 @@ class Host:
 
     def close(self) -> None:
         pass
+
+    def connect(self) -> None:
+        """Open the connection now (SSH: handshake and login), e.g. while the artifact is packed."""
 
     def _finish(self, command: Command, stdout: str, stderr: str, code: int, check: bool) -> Result:
         result = Result(str(command), mask(stdout), mask(stderr), code)
@@ -177,6 +185,16 @@ class LocalHost(Host):
 
     def get(self, remote, local):
         shutil.copyfile(remote, local)
+
+    def feed(self, command, sources, timeout=None):
+        data = b"".join(s if isinstance(s, bytes) else Path(s).read_bytes() for s in sources)
+        try:
+            proc = subprocess.run(command.render(), shell=True, executable="/bin/sh", input=data,
+                                  capture_output=True, timeout=timeout or self.command_timeout)
+        except subprocess.TimeoutExpired:
+            raise StepFailed(f"{self.name}: `{command}` timed out after {timeout or self.command_timeout:g}s") from None
+        decode = lambda b: b.decode("utf-8", errors="replace")   # noqa: E731
+        return self._finish(command, decode(proc.stdout), decode(proc.stderr), proc.returncode, check=False)
 
     def stream(self, command, on_line, stop=None):
         proc = subprocess.Popen(command.render(), shell=True, executable="/bin/sh", stdout=subprocess.PIPE,
@@ -273,6 +291,9 @@ class SSHHost(Host):
     def _where(self) -> str:
         return f"{self.config.address}:{self.config.port}"
 
+    def connect(self) -> None:
+        self._connection()
+
     # -- operations ----------------------------------------------------------------------------
     def run(self, command, timeout=None, check=True, env=None):
         conn = self._connection()
@@ -324,6 +345,48 @@ class SSHHost(Host):
             lines = error.decode("utf-8", errors="replace").strip().splitlines()
             raise StepFailed(f"{self.name}: upload to {remote} failed: exit {code}: "
                              f"{mask(lines[-1]) if lines else 'no output'}")
+
+    def feed(self, command, sources, timeout=None):
+        """One channel: the command, then every source written into its stdin in large chunks. A
+        command that ends early (a failed step) closes its stdin: the rest is not sent."""
+        transport = self._connection().transport
+        channel = None
+        out, err = bytearray(), bytearray()
+        try:
+            channel = transport.open_session(timeout=self._ssh.connect_timeout)
+            channel.settimeout(timeout or self._ssh.command_timeout)
+            channel.exec_command(command.render())
+            try:
+                for source in sources:
+                    if isinstance(source, bytes):
+                        channel.sendall(source)
+                        continue
+                    with open(source, "rb") as src:
+                        for block in iter(lambda: src.read(PUT_CHUNK), b""):
+                            channel.sendall(block)
+                channel.shutdown_write()
+            except OSError:
+                if channel.exit_status_ready() or channel.closed:
+                    pass      # the command ended (a failed step): its exit code says why
+                else:
+                    raise
+            for data in iter(lambda: channel.recv(65536), b""):
+                out += data
+            for data in iter(lambda: channel.recv_stderr(65536), b""):
+                err += data
+            code = channel.recv_exit_status()
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            self._drop()
+            raise HostUnreachable(f"{self.name}: connection lost during `{command}`: "
+                                  f"{mask(str(exc)) or type(exc).__name__}") from None
+        finally:
+            if channel is not None:
+                channel.close()
+        if code == -1:
+            self._drop()
+            raise HostUnreachable(f"{self.name}: connection lost during `{command}`")
+        decode = lambda b: bytes(b).decode("utf-8", errors="replace")   # noqa: E731
+        return self._finish(command, decode(out), decode(err), code, check=False)
 
     def get(self, remote, local):
         conn = self._connection()
@@ -441,6 +504,18 @@ class Fleet:
     def close(self) -> None:
         for h in self.hosts:
             h.close()
+
+    def connect_in_background(self) -> threading.Thread:
+        """Every host's connection opened in parallel by a background thread (join it before use
+        matters; a host that cannot be reached is left to the first real command to report)."""
+        def connect(host: Host) -> None:
+            host.connect()
+
+        thread = threading.Thread(target=self.run, args=(connect,),
+                                  kwargs={"size": len(self.hosts) or 1, "max_fail": len(self.hosts)},
+                                  name="connect", daemon=True)
+        thread.start()
+        return thread
 
     def select(self, role: str | None = None, names: Iterable[str] | None = None) -> list[Host]:
         wanted = set(names) if names else None

@@ -74,9 +74,13 @@ def _deploy(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], e
     beside = side_by_side.chosen(ctx)   # issue 12.2: boot beside the old release, then move the LB
     ctx.env_overrides = flag_journal.live_env(ex.db, ctx.env.name)
     run.out.info("phase 2: building the artifact ..." if given is None else f"phase 2: packing {given} ...")
-    with ex.step("build") as notes:
-        built = artifacts.prepare(ctx.env, ctx.app, given)
-        notes.update(built.manifest.as_dict())
+    connecting = fleet.connect_in_background()   # the SSH handshakes overlap the build
+    try:
+        with ex.step("build") as notes:
+            built = artifacts.prepare(ctx.env, ctx.app, given)
+            notes.update(built.manifest.as_dict())
+    finally:
+        connecting.join()
     release = holder["release"] = ex.release = built.manifest.release
     run.out.info(f"release {release}: {built.manifest.size / 1e6:.1f} MB, sha256 {built.manifest.sha256[:12]}...")
 

@@ -2,7 +2,8 @@
 
 Steps are data (`Exec` a command, `Upload` a file, `Artifact` the release's tarball unless the
 host holds it) built by pure functions, so --dry-run prints the very list a run applies. `apply`
-is the one place that runs them on a host.
+runs them on a host one round trip each; `send` runs an upload's steps in one (their files on
+the command's stdin), after `prepare_and_check`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import Union
 from deploy import process
 from deploy.commands import release as rc
 from deploy.commands.release import AppLayout, HostReleases
-from deploy.commands.shell import OR, Command, chain
+from deploy.commands.shell import AND, OR, Command, chain, cmd
 from deploy.config import Environment, HostConfig
-from deploy.errors import ConfigError
+from deploy.errors import ConfigError, StepFailed
 from deploy.hosts import Host
 from deploy.process.base import ProcessManager, Program
 from deploy.process.templates import render
@@ -99,6 +100,61 @@ def _artifact(host: Host, step: Artifact, timeout: float | None) -> str:
     host.put(step.local, step.partial)
     host.run(step.keep, timeout=timeout or 120)
     return UPLOADED
+
+
+STEP_MARK = "@@deploy-step"
+
+
+def send(host: Host, steps: list[Step], held: bool = False, timeout: float | None = None) -> str | None:
+    """Apply steps in one round trip: one shell command, the bytes of every file (the artifact
+    unless the host holds it - `held`, see `prepare_and_check` -, env and config files) on its
+    stdin, each taken with `head -c` and its size checked. Secrets travel on stdin, never on the
+    command line. The first failing step ends it; its own command is named, as `apply` would.
+    Returns how the Artifact step got its file there (UPLOADED or REUSED), None when there was none."""
+    script, sources, shown = batch(steps, held)
+    if not shown:
+        return None
+    res = host.feed(script, sources, timeout=timeout or 300)
+    if res.exit_code != 0:
+        marks = [line for line in res.stderr.splitlines() if line.startswith(STEP_MARK)]
+        what = shown[int(marks[-1].split()[-1])] if marks else str(script)
+        said = [line for line in res.stderr.splitlines() if line.strip() and not line.startswith(STEP_MARK)]
+        raise StepFailed(f"{host.name}: `{what}` exited {res.exit_code}: {said[-1] if said else 'no output'}")
+    artifacts = [s for s in steps if isinstance(s, Artifact)]
+    return (REUSED if held else UPLOADED) if artifacts else None
+
+
+def batch(steps: list[Step], held: bool) -> tuple[Command, list[Path | bytes], list[str]]:
+    """The one command of `send`, what goes on its stdin, and each step's command as shown."""
+    parts: list[Command] = []
+    sources: list[Path | bytes] = []
+    shown: list[str] = []
+    for step in steps:
+        if isinstance(step, Exec):
+            body, what = step.command, str(step.command)
+        elif isinstance(step, Artifact):
+            if held:
+                continue
+            size = step.local.stat().st_size
+            body = chain([rc.write_stdin(step.partial, size), step.keep])
+            what = f"upload to {step.partial} && {step.keep}"
+            sources.append(step.local)
+        else:
+            data = step.local.read_bytes() if step.local is not None else (step.text or "").encode("utf-8")
+            body, what = rc.write_stdin(step.remote, len(data), step.mode), f"upload to {step.remote}"
+            sources.append(data)
+        parts.append(cmd("printf", "%s %s\\n", STEP_MARK, len(shown), rc.TO_ERR).then(rc.group(body)))
+        shown.append(what)
+    return chain(parts), sources, shown
+
+
+def prepare_and_check(host: Host, prepare: Exec, artifact: Artifact, timeout: float | None = None) -> bool:
+    """The release's tree prepared (refusing a release id the host has) and, in the same round
+    trip, whether the host holds the artifact (its own sha256sum of the file): True when held."""
+    res = host.run(chain([prepare.command, rc.group(Command(artifact.held.parts + (AND, "echo", REUSED, OR,
+                                                                              "echo", UPLOADED)))]),
+                   timeout=timeout or 120)
+    return res.stdout.strip().endswith(REUSED)
 
 
 def _upload(host: Host, step: Upload) -> None:

@@ -35,7 +35,7 @@ from deploy.engine.roll import raise_failed, smoke
 from deploy.engine.strategy import Pair, boot_steps, move_steps, quiet, stop_old_steps
 from deploy.engine.turn import explained
 from deploy.commands import release as rc
-from deploy.commands.shell import chain
+from deploy.commands.shell import SEMI, chain, cmd
 from deploy.errors import StepFailed
 from deploy.hosts import Fleet, Host, batches
 from deploy.releases import Exec, Upload
@@ -95,6 +95,9 @@ def release(run, ctx, fleet: Fleet, runs: dict, ex, journal, built, token: Secre
     return smoke, pruned
 
 
+SLOT_MARK = "@@deploy-slot"
+
+
 def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None) -> dict[str, SlotRun]:
     """Each host's serving slot (read on the host) and the LB agreeing with it; read-only."""
     ctx.check_lb()
@@ -103,9 +106,10 @@ def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None) -> dict[
 
     def look(host: Host) -> None:
         r = runs[host.name]
-        r.before = releases.inspect(host, ctx.layout)
-        r.slot = serving = slots.slot(slots.parse(host.run(slots.read(ctx.layout), timeout=30).stdout),
-                                      ctx.config, ctx.layout)
+        both = chain([rc.inspect(ctx.layout), cmd("echo", SLOT_MARK), slots.read(ctx.layout)], SEMI)
+        listing, _, recorded = host.run(both, timeout=30).stdout.partition(SLOT_MARK + "\n")
+        r.before = rc.parse_inspect(listing)   # the releases, and the slot that serves: one round trip
+        r.slot = serving = slots.slot(slots.parse(recorded), ctx.config, ctx.layout)
         plan = plans[host.name] = SlotRun(Pair(ctx, releases.host_address(host.config), serving,
                                                release_id or r.target))
         problem = lb_problem(lb_states, host.name, serving, plan.new)
@@ -141,12 +145,13 @@ def upload(run, ctx, fleet: Fleet, runs: dict, plans: dict[str, SlotRun], ex, jo
         r, plan = runs[host.name], plans[host.name]
         with journal.step("upload", host=host.name, release=release_id) as notes:
             notes.update(before=r.before.current, slot=plan.new.name)
-            prepare, *rest = upload_steps(ctx, host.config, plan.pair, release_id, built.path,
-                                          built.manifest.sha256, built.manifest.git_sha)
-            releases.apply(host, [prepare])   # refuses a release id the host already has ...
+            prepare, artifact, *rest = upload_steps(ctx, host.config, plan.pair, release_id, built.path,
+                                                    built.manifest.sha256, built.manifest.git_sha)
+            # refuses a release id the host already has ...; then the rest in one round trip
+            held = releases.prepare_and_check(host, prepare, artifact)
             ex.on_failure(f"remove release {release_id} from {host.name}",   # ... so this removes only ours
                           lambda: releases.remove_unless_current(host, ctx.layout, release_id))
-            r.artifact = notes["artifact"] = releases.apply(host, rest)
+            r.artifact = notes["artifact"] = releases.send(host, [artifact, *rest], held)
             r.uploaded = True
         run.out.info(f"{host.name}: uploaded and verified {release_id} (for its {plan.new.name} slot)")
 
@@ -179,7 +184,7 @@ def rollback(run, ctx, fleet: Fleet, runs: dict, ex, journal) -> None:
         steps = [Upload(plan.new.env_file, f"env file of {ctx.app} ({plan.new.name})", mode=0o600,
                         text=releases.render_env(ctx.env, ctx.app, host.config, True, _env(ctx, plan)))]
         steps += [Upload(c.path, c.what, mode=c.mode, text=c.text) for c in ctx.manager.config_files(plan.program)]
-        releases.apply(host, steps)
+        releases.send(host, steps)   # one round trip
 
     raise_failed(fleet.run(stage, size=len(fleet.hosts), max_fail=len(fleet.hosts)), "staging the slots")
     switch(run, ctx, fleet, runs, ex, journal, plans=plans, stop_old=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from dataclasses import dataclass, field
 
 from deploy.commands.shell import AND, OR, SEMI, Command, Op, chain, cmd, sh
@@ -95,6 +96,26 @@ def prepare(layout: AppLayout, release: str, extra_dirs: list[str] = ()) -> Comm
     """Create the tree; refuse a release id that already exists on the host."""
     dirs = list(dict.fromkeys([layout.releases_dir, layout.log_dir, *extra_dirs]))
     return cmd("mkdir", "-p", *dirs).then(cmd("test", "!", "-e", layout.release_dir(release)))
+
+
+TO_ERR = Op(">&2")
+
+
+def group(command: Command) -> Command:
+    """`{ command ; }`: one unit in a chain, whatever operators it holds."""
+    return Command((Op("{"), *command.parts, Op(";"), Op("}")))
+
+
+def write_stdin(path: str, size: int, mode: int | None = None) -> Command:
+    """The next `size` bytes of stdin into `path` (its folder made), and no fewer: `head -c` reads no
+    further, so the next file's bytes follow. With a mode, the file is created with it before
+    the first byte (0600: never readable by others, not even for a moment)."""
+    write = cmd("head", "-c", size, TO, path)
+    if mode is not None:
+        write = Command((Op("("), *cmd("umask", "077", AND, "touch", path, AND, "chmod", f"{mode:04o}", path,
+                                       AND).parts, *write.parts, Op(")")))
+    counted = Op(f'"$(wc -c < {shlex.quote(path)})"')
+    return chain([cmd("mkdir", "-p", posixpath.dirname(path) or "."), write, cmd("test", counted, "-eq", size)])
 
 
 def verify_checksum(path: str, sha256: str) -> Command:

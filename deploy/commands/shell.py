@@ -8,7 +8,7 @@ A `Command` holds parts; plain strings and secrets are quoted with shlex, `Op` p
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Union
 
 from deploy.secrets import MASK, Secret
@@ -21,7 +21,15 @@ class Op:
     text: str
 
 
-Part = Union[str, int, Secret, Op, "Command"]
+@dataclass(frozen=True)
+class Script:
+    """A program's text as one argument (`python3 -c TEXT`): run in full, shown as <name>."""
+
+    name: str
+    text: str = field(repr=False)
+
+
+Part = Union[str, int, Secret, Op, Script, "Command"]
 AND = Op("&&")
 OR = Op("||")
 PIPE = Op("|")
@@ -49,6 +57,8 @@ def _render(part: Part, reveal: bool) -> str:
     if isinstance(part, Command):
         text = part.render() if reveal else str(part)
         return shlex.quote(text)  # a nested command is one argument (e.g. sh -c)
+    if isinstance(part, Script):
+        return shlex.quote(part.text) if reveal else f"<{part.name}>"
     if isinstance(part, Secret):
         return shlex.quote(part.reveal()) if reveal else MASK
     return shlex.quote(str(part))

@@ -1,7 +1,8 @@
 """A release's files on every host of its app: uploaded and verified before any switch, pruned after.
 
 A host that already holds the artifact (same sha256, computed on the host) is not sent it again;
-the journal's upload step and --json say per host whether the artifact was uploaded or reused."""
+the journal's upload step and --json say per host whether the artifact was uploaded or reused.
+Each host's upload is three round trips, whatever it holds (bench/README.md)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from deploy import artifact as artifacts
 from deploy import disk_room, releases
 from deploy.run import Run
 from deploy.commands import release as rc
-from deploy.commands.shell import chain
+from deploy.commands.release import HostReleases
+from deploy.commands.shell import SEMI, chain, cmd
 from deploy.engine.context import AppContext, Journal
 from deploy.engine.roll import raise_failed
 from deploy.engine.runs import HostRun
+from deploy.errors import StepFailed
 from deploy.executor import Executor
 from deploy.hosts import Fleet, Host
 
@@ -21,27 +24,44 @@ def upload(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], bu
            journal: Journal, ex: Executor) -> None:
     """To every host at once, before any switch: nothing that runs changes here."""
     release = built.manifest.release
+    needed = disk_room.needed_bytes(built.path)
 
+    # Three round trips per host: read (releases, free space), prepare (+ is the artifact held?),
+    # then every file and command of the upload in one channel (releases.send).
     def work(host: Host) -> None:
         r = runs[host.name]
         with journal.step("upload", host=host.name, release=release) as notes:
-            r.before = releases.inspect(host, ctx.layout)
+            r.before, room = look(host, ctx)
             notes["before"] = r.before.current
-            disk_room.ensure_room(host, ctx.layout.releases_dir, built.path, release)   # before any byte
-            prepare, *rest = releases.upload_steps(
+            refusal = disk_room.shortage(host.name, room, needed, release)   # before any byte
+            if refusal:
+                raise StepFailed(refusal)
+            prepare, artifact, *rest = releases.upload_steps(
                 ctx.env, ctx.app, host.config, release, built.path, built.manifest.sha256,
                 built.manifest.git_sha, ctx.manager, ctx.program, ctx.env_overrides)
-            releases.apply(host, [prepare])   # refuses a release id the host already has ...
+            # refuses a release id the host already has; says whether the host holds the artifact
+            # (its own sha256sum of it): then it is not sent again
+            held = releases.prepare_and_check(host, prepare, artifact)
             ex.on_failure(f"remove release {release} from {host.name}",   # ... so this removes only ours
                           lambda: releases.remove_unless_current(host, ctx.layout, release))
-            # the artifact: sent only when the host does not hold it already (its sha256 computed there)
-            r.artifact = notes["artifact"] = releases.apply(host, rest)
+            r.artifact = notes["artifact"] = releases.send(host, [artifact, *rest], held)
             r.uploaded = True
         how = "verified the artifact it holds for" if r.artifact == releases.REUSED else "uploaded and verified"
         run.out.info(f"{host.name}: {how} {release}")
 
     result = fleet.run(work, size=len(fleet.hosts), max_fail=len(fleet.hosts))
     raise_failed(result, "upload")
+
+
+LOOK_MARK = "@@deploy-room"
+
+
+def look(host: Host, ctx: AppContext) -> tuple[HostReleases, disk_room.Room]:
+    """The host's releases and the free space where they go, in one round trip (read-only)."""
+    both = chain([rc.inspect(ctx.layout), cmd("echo", LOOK_MARK), disk_room.df_command(ctx.layout.releases_dir)],
+                 SEMI)
+    listing, _, df = host.run(both, timeout=30).stdout.partition(LOOK_MARK + "\n")
+    return rc.parse_inspect(listing), disk_room.parse_room(df)
 
 
 def prune(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], journal: Journal,

@@ -1,7 +1,10 @@
-"""supervisord through supervisorctl: one supervisord per host, one program file per app.
+"""supervisord: one supervisord per host, one program file per app.
 
 The daemon's files live beside its config (`supervisor_conf`, by default
 <deploy_to>/supervisor/supervisord.conf): the unix socket, pidfile, log, and programs/*.conf.
+Restart and stop talk to supervisord's XML-RPC over that socket from one short stdlib-only
+process (deploy/process/supervisor_rpc.py, run by the python3 beside supervisord: `bin_dir`, else
+the PATH's); status and logs go through supervisorctl.
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+from functools import lru_cache
+from pathlib import Path
 
-from deploy.commands.shell import OR, Command, Op, chain, cmd
+from deploy.commands.shell import OR, Command, Op, Script, chain, cmd
 from deploy.process.base import ConfigFile, ProcessManager, ProcessState, Program
 from deploy.process.templates import render
 
@@ -26,11 +31,18 @@ LOG_LINE_BYTES = 1024   # bytes asked of `supervisorctl tail` per wanted line
 LOG_SEPARATOR = "@@deploy-logs-stderr@@"
 
 
+@lru_cache(maxsize=1)
+def rpc_source() -> str:
+    return (Path(__file__).parent / "supervisor_rpc.py").read_text(encoding="utf-8")
+
+
 class Supervisor(ProcessManager):
     name = "supervisor"
 
     # startsecs: RUNNING only after a second up, so a start command that fails at once makes
     # `restart` fail (spawn error) instead of looking fine until the health gate times out.
+    # (startsecs=0 would not: a process that exits goes RUNNING -> EXITED and autorestart=true
+    # spawns it again, for ever - it never reaches BACKOFF or FATAL; bench/README.md.)
     startsecs = 1
     startretries = 1
     stopwaitsecs = 10
@@ -112,19 +124,18 @@ class Supervisor(ProcessManager):
         return [ConfigFile(self.conf, daemon, 0o644, "supervisord config"),
                 ConfigFile(self.program_file(program.process), unit, 0o644, f"program {program.process}")]
 
-    def ensure_daemon(self) -> Command:
-        """Start supervisord unless it answers already (it daemonizes itself)."""
-        return cmd(self.binary, "-c", self.conf, "pid", QUIET, OR, self._bin("supervisord"), "-c", self.conf)
+    def rpc(self, action: str, process: str, *args: str) -> Command:
+        """deploy/process/supervisor_rpc.py on the host: one python3, no supervisor import."""
+        return cmd(self._bin("python3"), "-I", "-S", "-c", Script("supervisor_rpc.py", rpc_source()),
+                   action, process, self.conf, self.socket, *args)
 
     def restart_commands(self, program: Program) -> list[Command]:
-        return [
-            self.ensure_daemon(),
-            self.ctl("reread").then(self.ctl("update")),
-            self.ctl("restart", program.process),
-        ]
+        """supervisord started unless it answers, its config loaded (`supervisorctl update`),
+        the program stopped, started and waited for through startsecs - in one process."""
+        return [self.rpc("restart", program.process, self._bin("supervisord"))]
 
     def stop_command(self, program: Program) -> Command:
-        return self.ctl("stop", program.process)
+        return self.rpc("stop", program.process)
 
     # -- logs ------------------------------------------------------------------------------------
     # `supervisorctl tail -N` counts bytes, not lines: ask for enough bytes for N lines of each

@@ -88,8 +88,8 @@ def test_dry_run_prints_the_plan_masked_and_changes_nothing(tmp_path, fleet3):
     for host in fleet3.hosts:
         assert f"{host.name} ({host.address}): now nothing" in out
     assert "JWT_SECRET=***" in out and TEST_JWT_SECRET not in out + proc.stderr
-    assert "sha256sum -c --quiet -" in out and "supervisorctl -c /srv/marketplace/supervisor/supervisord.conf " \
-        "restart marketplace-api" in out
+    assert "sha256sum -c --quiet -" in out and "-c <supervisor_rpc.py> restart marketplace-api " \
+        "/srv/marketplace/supervisor/supervisord.conf " in out
     assert "smoke   GET http://" in out and "/api/v1/ratings/can-rate/1 with a bearer token -> 200" in out
     for host in fleet3.hosts:
         assert host.run(f"test -e {APP_DIR}", check=False).returncode != 0

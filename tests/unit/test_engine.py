@@ -126,7 +126,7 @@ def test_a_turn_applies_its_steps_in_order_and_stops_at_a_failed_gate(tmp_path, 
     assert ctx.lb.calls == [("drain", "api-1")]                # never back into the LB
     assert r.drained and r.switched and r.restarted and not r.in_service and r.gate == BAD
     assert any("ln -s" in c or "mv -T" in c for c in host.commands)
-    assert any("supervisorctl" in c and "restart marketplace-api" in c for c in host.commands)
+    assert any("supervisor_rpc" in c and "restart marketplace-api" in c for c in host.commands)
 
     host.commands.clear()
     undo(ctx, host, r, with_env=True)

@@ -2,12 +2,14 @@
 
 import configparser
 import json
+import shlex
 
 import pytest
 
 from deploy.config import ProcessSettings
 from deploy.process import Pm2, Supervisor, Systemd, for_settings
 from deploy.process.base import Program
+from deploy.process.supervisor import rpc_source
 from deploy.process.templates import envquote, render
 
 PROGRAM = Program(
@@ -48,20 +50,22 @@ def test_supervisor_escapes_percent_signs():
 
 def test_supervisor_commands_exact():
     sv = Supervisor(CONF)
+    sock = "/srv/marketplace/supervisor/supervisor.sock"
+    script = shlex.quote(rpc_source())
     assert [c.render() for c in sv.restart_commands(PROGRAM)] == [
-        f"supervisorctl -c {CONF} pid >/dev/null 2>&1 || supervisord -c {CONF}",
-        f"supervisorctl -c {CONF} reread && supervisorctl -c {CONF} update",
-        f"supervisorctl -c {CONF} restart marketplace-api",
-    ]
-    assert sv.stop_command(PROGRAM).render() == f"supervisorctl -c {CONF} stop marketplace-api"
+        f"python3 -I -S -c {script} restart marketplace-api {CONF} {sock} supervisord"]
+    assert sv.stop_command(PROGRAM).render() == f"python3 -I -S -c {script} stop marketplace-api {CONF} {sock}"
+    # logs, --json and --dry-run show the script by its name, not its text
+    assert str(sv.restart_commands(PROGRAM)[0]) == (
+        f"python3 -I -S -c <supervisor_rpc.py> restart marketplace-api {CONF} {sock} supervisord")
     assert sv.directories(PROGRAM) == ["/srv/marketplace/supervisor/programs", PROGRAM.log_dir]
 
 
 def test_supervisor_binaries_from_a_bin_dir():
     sv = Supervisor(CONF, bin_dir="/work/main/.venv/bin")
-    assert sv.restart_commands(PROGRAM)[0].render() == (
-        f"/work/main/.venv/bin/supervisorctl -c {CONF} pid >/dev/null 2>&1 || "
-        f"/work/main/.venv/bin/supervisord -c {CONF}")
+    assert str(sv.restart_commands(PROGRAM)[0]) == (
+        f"/work/main/.venv/bin/python3 -I -S -c <supervisor_rpc.py> restart marketplace-api {CONF} "
+        f"/srv/marketplace/supervisor/supervisor.sock /work/main/.venv/bin/supervisord")
     assert sv.status_command([]).render() == f"/work/main/.venv/bin/supervisorctl -c {CONF} status"
 
 

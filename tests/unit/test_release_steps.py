@@ -91,12 +91,9 @@ def test_switch_restart_and_revert_are_one_round_trip_each(tmp_path):
     (links_only,) = switch_steps(layout, R1, None, with_env=False)
     assert links_only.command.render().startswith("rm -f /srv/marketplace/api/previous && ")
     (restart,) = restart_steps(manager, program)
-    assert restart.command.render() == (
-        "supervisorctl -c /srv/marketplace/supervisor/supervisord.conf pid >/dev/null 2>&1 || "
-        "supervisord -c /srv/marketplace/supervisor/supervisord.conf && "
-        "supervisorctl -c /srv/marketplace/supervisor/supervisord.conf reread && "
-        "supervisorctl -c /srv/marketplace/supervisor/supervisord.conf update && "
-        "supervisorctl -c /srv/marketplace/supervisor/supervisord.conf restart marketplace-api")
+    assert str(restart.command) == (
+        "python3 -I -S -c <supervisor_rpc.py> restart marketplace-api /srv/marketplace/supervisor/supervisord.conf "
+        "/srv/marketplace/supervisor/supervisor.sock supervisord")
 
     back = revert_steps(layout, HostReleases((R1, R2), R1, None), True, manager, program)
     assert [s.what for s in back] == ["switch back", "restart"]
@@ -104,9 +101,10 @@ def test_switch_restart_and_revert_are_one_round_trip_each(tmp_path):
     assert f"releases/{R1} /srv/marketplace/api/.current.tmp" in back[0].command.render()
 
     first = revert_steps(layout, HostReleases((R2,), None, None), False, manager, program)
-    assert [s.command.render() for s in first] == [
+    assert [str(s.command) for s in first] == [
         "rm -f /srv/marketplace/api/current",
-        "supervisorctl -c /srv/marketplace/supervisor/supervisord.conf stop marketplace-api 2>/dev/null || true"]
+        "python3 -I -S -c <supervisor_rpc.py> stop marketplace-api /srv/marketplace/supervisor/supervisord.conf "
+        "/srv/marketplace/supervisor/supervisor.sock 2>/dev/null || true"]
 
 
 def test_pm2_upload_ships_the_ecosystem_file(tmp_path):

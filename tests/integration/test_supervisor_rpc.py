@@ -1,0 +1,112 @@
+"""deploy/process/supervisor_rpc.py against a real supervisord on this machine (the venv's).
+
+The commands are the ones Supervisor builds (restart_commands, stop_command), run through sh as a
+host runs them; supervisord's own view (supervisorctl status, its log) is the judge.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deploy.commands.shell import chain
+from deploy.process import Supervisor
+from deploy.process.base import Program
+
+BIN = str(Path(sys.prefix) / "bin")
+
+
+def program(tmp: Path, name: str, command: str) -> Program:
+    return Program(app=name, process=name, command=command, directory=str(tmp), env_file=str(tmp / "env"),
+                   log_dir=str(tmp / "logs"), shared_dir=str(tmp))
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    sv = Supervisor(str(tmp_path / "supervisor" / "supervisord.conf"), bin_dir=BIN)
+    yield sv
+    if sh(sv.ctl("shutdown")).returncode != 0:       # not running (or not answering): by its pid
+        pidfile = Path(sv.conf).parent / "supervisord.pid"
+        if pidfile.exists():
+            subprocess.run(["kill", pidfile.read_text().strip()], check=False)
+
+
+def install(sv: Supervisor, prog: Program) -> None:
+    for folder in sv.directories(prog):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    for conf in sv.config_files(prog):
+        Path(conf.path).write_text(conf.text)
+
+
+def sh(command) -> subprocess.CompletedProcess:
+    return subprocess.run(["/bin/sh", "-c", command.render()], capture_output=True, text=True, timeout=120)
+
+
+def status(sv: Supervisor, name: str) -> str:
+    out = sh(sv.ctl("status", name)).stdout
+    return sv.parse_status(out, 0)[name].state if name in out else "absent"
+
+
+def pid(sv: Supervisor, name: str) -> int | None:
+    return sv.parse_status(sh(sv.ctl("status", name)).stdout, 0)[name].pid
+
+
+def test_restart_starts_supervisord_then_restarts_the_program(tmp_path, daemon):
+    app = program(tmp_path, "app", "sleep 600")
+    install(daemon, app)
+
+    first = sh(chain(daemon.restart_commands(app)))        # no supervisord yet: it is started
+    assert first.returncode == 0, first.stderr
+    assert "app: started" in first.stdout
+    assert status(daemon, "app") == "running"        # returned once supervisord said RUNNING, not STARTING
+    before = pid(daemon, "app")
+
+    again = sh(chain(daemon.restart_commands(app)))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == ["app: stopped", "app: started"]
+    assert status(daemon, "app") == "running" and pid(daemon, "app") != before
+
+
+def test_a_start_that_fails_at_once_is_a_spawn_error(tmp_path, daemon):
+    good, bad = program(tmp_path, "good", "sleep 600"), program(tmp_path, "bad", "sh -c 'echo boom >&2; exit 3'")
+    install(daemon, good)
+    assert sh(chain(daemon.restart_commands(good))).returncode == 0
+    install(daemon, bad)
+
+    proc = sh(chain(daemon.restart_commands(bad)))
+
+    assert proc.returncode == 1
+    assert "bad: ERROR (spawn error: Exited too quickly" in proc.stderr
+    assert status(daemon, "good") == "running"                # the other program is left alone
+
+
+def test_restart_loads_a_changed_program_config(tmp_path, daemon):
+    app = program(tmp_path, "app", "sleep 600")
+    install(daemon, app)
+    assert sh(chain(daemon.restart_commands(app))).returncode == 0
+    changed = program(tmp_path, "app", "sleep 601")
+    install(daemon, changed)
+
+    proc = sh(chain(daemon.restart_commands(changed)))
+
+    assert proc.returncode == 0, proc.stderr
+    assert status(daemon, "app") == "running"
+    cmdline = Path(f"/proc/{pid(daemon, 'app')}/cmdline").read_bytes().split(b"\0")
+    assert cmdline[:2] == [b"sleep", b"601"]
+
+
+def test_stop_stops_and_says_when_nothing_runs(tmp_path, daemon):
+    app = program(tmp_path, "app", "sleep 600")
+    install(daemon, app)
+    down = sh(daemon.stop_command(app))                      # no supervisord at all
+    assert down.returncode == 2 and "supervisord is not running" in down.stderr
+    assert sh(chain(daemon.restart_commands(app))).returncode == 0
+
+    stopped = sh(daemon.stop_command(app))
+    assert stopped.returncode == 0 and stopped.stdout.strip() == "app: stopped"
+    assert status(daemon, "app") == "stopped"
+    again = sh(daemon.stop_command(app))
+    assert again.returncode == 1 and "app: ERROR (not running)" in again.stderr

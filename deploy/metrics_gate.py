@@ -224,6 +224,7 @@ def probe(targets: list[ProbeTarget], rounds: int, timeout: float, window: float
     samples: list[ProbeSample] = []
     if not targets:
         return samples
+    gates.http_client()     # loaded before any answer is timed
     begun = clock()
     with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
         for index in range(rounds):

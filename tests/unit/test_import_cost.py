@@ -118,3 +118,22 @@ def test_a_task_on_local_hosts_loads_no_ssh_http_or_jwt_library(tmp_path, argv, 
                      env={"DEPLOY_ROOT": str(REPO), "JWT_SECRET": "s" * 40})
     assert needed <= modules
     assert tops(modules, ("paramiko", "fabric", "requests", "urllib3", "jwt", "cryptography")) == []
+
+
+def test_a_probe_loads_its_http_client_before_it_times_an_answer():
+    """requests loads on first use; the metrics gate's probe times each answer, so it must load it
+    before its clock starts - or the first round's answers carry the import (threads waiting on the
+    import lock: p95 600 ms, seen failing the demo's gate). The fake fetch asks at its first call."""
+    code = ("import sys\n"
+            "from deploy import metrics_gate, gates\n"
+            "assert 'requests' not in sys.modules\n"
+            "seen = []\n"
+            "def fetch(url, timeout, headers, method):\n"
+            "    seen.append('requests' in sys.modules)\n"
+            "    return gates.Answer(200, '{}')\n"
+            "targets = [metrics_gate.ProbeTarget('h', 'health', 'http://h/health', 200)]\n"
+            "metrics_gate.probe(targets, rounds=2, timeout=1, fetch=fetch)\n"
+            "print(seen)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[True, True]"

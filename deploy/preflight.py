@@ -6,6 +6,7 @@ as a checklist; any `fail` makes the task exit 1.
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 import socket
 import ssl
@@ -158,7 +159,7 @@ def check_migrations(env: Environment) -> Iterator[Item]:
 # -- 4. infrastructure: every host --------------------------------------------------------------
 def check_hosts(env: Environment, spec: PreflightSpec) -> Iterator[Item]:
     manager = process.for_environment(env)
-    tools = [manager.binary]
+    tools = [manager.binary, *manager.helpers]
 
     def gather(host: Host) -> tuple[HostFacts, float]:
         sent = time.time()
@@ -190,6 +191,11 @@ def check_hosts(env: Environment, spec: PreflightSpec) -> Iterator[Item]:
         path = facts.tools.get(manager.binary)
         yield Item("hosts", f"{name}: {manager.name}", "pass" if path else "fail",
                    path or f"{manager.binary} not found on PATH")
+        for helper in manager.helpers:
+            found = facts.tools.get(helper)
+            yield Item("hosts", f"{name}: {manager.name} needs {posixpath.basename(helper)}",
+                       "pass" if found else "fail",
+                       found or f"{helper} not found (restarts and stops run it beside {manager.binary})")
         yield clock_item(name, skew, h.max_clock_skew)
 
 

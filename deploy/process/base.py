@@ -72,6 +72,7 @@ class ConfigFile:
 class ProcessManager:
     name: str
     binary: str
+    helpers: tuple[str, ...] = ()   # other programs its commands run on the host (preflight checks them)
 
     # -- observe ---------------------------------------------------------------------------------
     def status_command(self, processes: list[str]) -> Command:

@@ -51,6 +51,7 @@ class Supervisor(ProcessManager):
         self.conf = conf
         self.bin_dir = bin_dir
         self.binary = self._bin("supervisorctl")
+        self.helpers = (self._bin("python3"),)     # runs supervisor_rpc.py (restart, stop)
 
     def _bin(self, name: str) -> str:
         return posixpath.join(self.bin_dir, name) if self.bin_dir else name

@@ -17,7 +17,7 @@ import yaml
 from deploy.monitoring import prom_rules
 from deploy.monitoring.alerts_spec import AlertSpec
 from tests.integration.test_monitor_support import make_project
-from tests.support import strict
+from tests.support import invoke_fork, strict
 from tests.support.promstack import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ def invoke(root: Path, *args: str, secrets: bool = True) -> subprocess.Completed
     env.update({"DEPLOY_ROOT": str(root), "TEST_JWT": JWT, "CI": "true"})
     if secrets:
         env.update({"SLACK_ALERTS_WEBHOOK": HOOK, "PAGERDUTY_ROUTING_KEY": KEY})
-    proc = subprocess.run([sys.executable, "-m", "invoke", *args, "--env", "t"], cwd=REPO, env=env,
+    proc = invoke_fork.run([sys.executable, "-m", "invoke", *args, "--env", "t"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     for secret in (JWT, HOOK, KEY, "tasks-test-hook-token"):
         assert secret not in proc.stdout + proc.stderr

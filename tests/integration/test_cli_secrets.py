@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import invoke_fork
+
 REPO = Path(__file__).resolve().parents[2]
 STANDIN = REPO / "examples" / "marketplace"
 PASSWORD = "Hunter2-only-in-the-store"
@@ -56,7 +58,7 @@ def project(tmp_path: Path, body: str = ENV) -> Path:
 def invoke(root: Path, *args: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(root), "CI": "true", "TEST_JWT": JWT, "DB_USER": "sa", "DB_PASSWORD": password})
-    return subprocess.run([sys.executable, "-m", "invoke", *args, "--env", "t"], cwd=REPO, env=env,
+    return invoke_fork.run([sys.executable, "-m", "invoke", *args, "--env", "t"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from deploy import config
 from deploy.db.connect import connect
 from deploy.tunnel import DatabaseTunnel
+from tests.support import invoke_fork
 from tests.support.envs import REPO, fleet_environment, make_root
 
 STANDIN = REPO / "examples" / "marketplace"
@@ -33,7 +34,7 @@ def setup(tmp_path, fleet, postgres, extra: dict | None = None, **database):
 def invoke(root, extra_env, *args):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(root), "CI": "true", **extra_env})
-    proc = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env, capture_output=True,
+    proc = invoke_fork.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert "s3cret-pg-pass" not in proc.stdout + proc.stderr
     return proc

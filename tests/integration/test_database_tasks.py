@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, REPO, make_root
 from tests.support.lock_barrier import LockHolder, Waiter
 
@@ -77,7 +78,7 @@ class Project:
         if not wait:
             return subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True, stdin=subprocess.DEVNULL)
-        proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        proc = invoke_fork.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
         for secret in [APP_ENV["JWT_SECRET"], "s3cret-pg-pass"]:
             assert secret not in proc.stdout + proc.stderr
@@ -298,7 +299,7 @@ def test_an_unreachable_database_is_exit_1_with_no_password_shown(tmp_path, post
     })
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(root), "CI": "true", "PG_ODBC": odbc})
-    proc = subprocess.run([sys.executable, "-m", "invoke", "deploy.phase1", "--env", "t"], cwd=REPO, env=env,
+    proc = invoke_fork.run([sys.executable, "-m", "invoke", "deploy.phase1", "--env", "t"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "database unreachable" in proc.stderr

@@ -16,6 +16,7 @@ import pytest
 from deploy import config
 from deploy.tasks.db_tools import client_command, client_line
 from deploy.errors import ConfigError
+from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, REPO, fleet_environment, make_root
 from tests.support.lock_barrier import LockHolder
 
@@ -30,7 +31,7 @@ CLIENT = {
 def invoke(root: Path, *args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(root), "CI": "true", **(env_extra or {})})
-    proc = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO,
+    proc = invoke_fork.run([sys.executable, "-m", "invoke", *args], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert APP_ENV["JWT_SECRET"] not in proc.stdout + proc.stderr
     return proc

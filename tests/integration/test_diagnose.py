@@ -17,6 +17,7 @@ from deploy.db import migrate
 from deploy.db.connect import connect
 from deploy.diagnose.collect import result_sets
 from deploy.secrets import Secret
+from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, REPO, make_root
 
 STANDIN = REPO / "examples" / "marketplace"
@@ -53,7 +54,7 @@ class Market:
     def invoke(self, *args: str) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
         env.update({"DEPLOY_ROOT": str(self.root), "CI": "true", **self.extra_env})
-        proc = subprocess.run([sys.executable, "-m", "invoke", *args],
+        proc = invoke_fork.run([sys.executable, "-m", "invoke", *args],
                               cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
                               stdin=subprocess.DEVNULL)
         assert PG_PASSWORD not in proc.stdout + proc.stderr

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import invoke_fork
+
 REPO = Path(__file__).resolve().parents[2]
 JWT = "jwt-" + "s" * 40
 ENV = """
@@ -50,7 +52,7 @@ def project(tmp_path: Path, health: str) -> Path:
 def invoke(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(root), "CI": "true", "TEST_JWT": JWT})
-    return subprocess.run([sys.executable, "-m", "invoke", *args, "--env", "t"], cwd=REPO, env=env,
+    return invoke_fork.run([sys.executable, "-m", "invoke", *args, "--env", "t"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 

@@ -14,6 +14,7 @@ from deploy import config
 from deploy.commands.shell import chain, cmd
 from deploy.errors import HostUnreachable
 from deploy.hosts import Fleet
+from tests.support import invoke_fork
 from tests.support.envs import REPO, fleet_environment, make_root
 
 
@@ -25,7 +26,7 @@ def load_env(tmp_path, fleet, **kw):
 def invoke(root, *args, timeout=120):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(root), "CI": "true"})
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
+    return invoke_fork.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 

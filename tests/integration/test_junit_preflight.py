@@ -10,6 +10,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from tests.support import invoke_fork
 from tests.support.envs import REPO, make_root
 
 SECRET = "jwt-secret-for-junit-" + "z" * 30
@@ -74,7 +75,7 @@ def project(tmp_path: Path) -> tuple[Path, Path]:
 def invoke(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(root), "TEST_JWT": SECRET, "CI": "true"})
-    proc = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env, capture_output=True,
+    proc = invoke_fork.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert SECRET not in proc.stdout + proc.stderr
     return proc

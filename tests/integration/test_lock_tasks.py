@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, REPO, make_root
 
 pytestmark = pytest.mark.integration
@@ -65,7 +66,7 @@ class Cli:
         return env
 
     def run(self, *args: str, actor: str = ACTOR) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=self.env(actor),
+        return invoke_fork.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=self.env(actor),
                               capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
     def json(self, *args: str, actor: str = ACTOR) -> tuple[int, dict]:

@@ -31,6 +31,7 @@ from deploy.db.connect import Database, connect
 from deploy.monitoring import periods
 from deploy.secrets import Secret
 from deploy.traffic import token
+from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, REPO, make_root
 from tests.support.postgres import BASE_SCHEMA, SQL_ROOT
 
@@ -126,7 +127,7 @@ class MonitorProject:
     def invoke(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
         env.update({"DEPLOY_ROOT": str(self.root), "CI": "true", **self.extra_env})
-        proc = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env, capture_output=True,
+        proc = invoke_fork.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env, capture_output=True,
                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         for secret in SECRETS:
             assert secret not in proc.stdout + proc.stderr

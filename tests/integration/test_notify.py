@@ -15,6 +15,7 @@ import pytest
 
 from deploy import config
 from deploy.notify import notify
+from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, make_root
 
 TOKEN = "T0001/B0001/notify-integration-token"
@@ -164,7 +165,7 @@ def _invoke_phase1(root: Path, webhook: str):
     from tests.support.envs import REPO
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(root), "CI": "true", "TEST_WEBHOOK": webhook, "NO_PROXY": "127.0.0.1"})
-    return subprocess.run([sys.executable, "-m", "invoke", "deploy.phase1", "--env", "t"], cwd=REPO, env=env,
+    return invoke_fork.run([sys.executable, "-m", "invoke", "deploy.phase1", "--env", "t"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -24,7 +24,7 @@ from unittest import mock
 import yaml
 
 from deploy import config
-from tests.support import strict
+from tests.support import invoke_fork, strict
 from tests.support.envs import REPO, TEST_JWT_SECRET, fleet_environment, make_root
 
 STANDIN = REPO / "examples" / "marketplace"
@@ -108,7 +108,7 @@ class Project:
         if not wait:
             return subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     text=True, stdin=subprocess.DEVNULL)
-        return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        return invoke_fork.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
 
     def deploy(self, *args: str, **kw) -> tuple[subprocess.CompletedProcess, dict]:

@@ -26,6 +26,7 @@ from deploy.db.connect import connect
 from deploy.flag import write_command
 from deploy.hosts import LocalHost
 from deploy.rollout import FlagState, bucket
+from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, REPO, TEST_JWT_SECRET, make_root
 
 PYTHON = REPO / ".venv" / "bin" / "python"
@@ -66,7 +67,7 @@ class Local:
     def invoke(self, *args: str) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
         env.update({"DEPLOY_ROOT": str(self.root), "TEST_JWT": TEST_JWT_SECRET, "CI": "true"})
-        return subprocess.run([sys.executable, "-m", "invoke", *args, "--env", "t"],
+        return invoke_fork.run([sys.executable, "-m", "invoke", *args, "--env", "t"],
                               cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
                               stdin=subprocess.DEVNULL)
 

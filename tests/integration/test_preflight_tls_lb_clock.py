@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.support import strict
+from tests.support import invoke_fork, strict
 from tests.support.envs import APP_ENV, REPO, fleet_environment, make_root
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 def invoke(root: Path, *args: str, env_extra: dict | None = None) -> tuple[int, dict]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(root), "CI": "true", **(env_extra or {})})
-    proc = subprocess.run([sys.executable, "-m", "invoke", *args, "--json"], cwd=REPO, env=env,
+    proc = invoke_fork.run([sys.executable, "-m", "invoke", *args, "--json"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert proc.stdout.strip(), proc.stderr
     return proc.returncode, json.loads(proc.stdout)

@@ -51,7 +51,7 @@ from deploy.process.pm2 import Pm2, parse_workers
 from tests.integration.test_node_cluster_fleet import node_tarball  # noqa: F401  (the module-scoped build)
 from tests.integration.test_phase2_support import PM2, PYTHON, STANDIN, need_process_manager
 from tests.integration.test_phase3_support import WebProject
-from tests.support import cpu_cost
+from tests.support import cpu_cost, invoke_fork
 from tests.support.envs import REPO
 from tests.support.node_app import build_env, source_copy
 from tests.support.postgres import BASE_SCHEMA, _postgres_target
@@ -169,7 +169,7 @@ def test_a_missing_overlay_or_a_cyclic_base_is_one_line_and_exit_2(tmp_path):
         env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
         env.update({"DEPLOY_ROOT": str(root), OVERLAY_VAR: overlay, "JWT_SECRET": JWT, "DB_USER": "sa",
                     "DB_PASSWORD": "pw-for-the-test"})
-        return subprocess.run([sys.executable, "-m", "invoke", "config", "--env", "staging"], cwd=REPO, env=env,
+        return invoke_fork.run([sys.executable, "-m", "invoke", "config", "--env", "staging"], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
     missing = config_task(REPO, str(tmp_path / "nope.yaml"))
@@ -195,7 +195,7 @@ class Twin(WebProject):
                     **self.extra_env, **(extra or {})})
         argv = [sys.executable, "-m", "invoke", *args, "--env", "staging"]
         started, cpu = time.monotonic(), cpu_cost.cpu_seconds()
-        proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        proc = invoke_fork.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
         print(cpu_cost.timed(f"twin: {' '.join(args[:3])}: exit {proc.returncode}", started, cpu))
         return proc

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support import invoke_fork
+
 REPO = Path(__file__).resolve().parents[2]
 CI = REPO / "examples" / "ci"
 GITHUB = CI / "github-actions.yml"
@@ -39,7 +41,7 @@ GITLAB_KEYWORDS = {"default", "include", "stages", "variables", "workflow", "ima
 # -- invoke, asked in a subprocess ----------------------------------------------------------------
 def invoke(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env, capture_output=True,
+    return invoke_fork.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=60, stdin=subprocess.DEVNULL)
 
 

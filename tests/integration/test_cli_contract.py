@@ -1,6 +1,8 @@
 """The task contract as a user or CI job meets it: exit codes, one-line errors, --json, masking.
 
-Each test runs the real `invoke` in a subprocess against a throwaway project root (DEPLOY_ROOT).
+Each test runs the real `invoke` in a process of its own against a throwaway project root
+(DEPLOY_ROOT): `invoke()` forks it from the tests' server (tests/support/invoke_fork.py), `run_cli()`
+starts a fresh interpreter - `python -m invoke` or the console script, the way a user or CI job does.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.support import invoke_fork
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "jwt-" + "s" * 40
@@ -49,8 +53,8 @@ def project(tmp_path: Path, env_body: str = LOCAL_ENV, preflight: str | None = N
 def invoke(root: Path, *args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(root), "TEST_JWT": SECRET, "CI": "true", **(env_extra or {})})
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return invoke_fork.run([sys.executable, "-m", "invoke", *args], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
 
 def assert_bad_input(proc: subprocess.CompletedProcess, expected: str) -> None:

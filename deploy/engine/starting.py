@@ -41,7 +41,8 @@ class Starting:
 
     def _run(self) -> None:
         try:
-            self.code = self.host.stream(self.step.command, self._line, stop=self.cancel)
+            # no pty: a deploy killed meanwhile does not hang up the restart (it ends as `run`'s would)
+            self.code = self.host.stream(self.step.command, self._line, stop=self.cancel, pty=False)
         except BaseException as exc:   # handed to the caller's thread by failure()
             self.error = exc
         finally:

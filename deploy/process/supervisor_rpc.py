@@ -146,6 +146,8 @@ def daemon(rpc, conf, supervisord):
 
 
 def main(argv):
+    # line by line, also into a pipe: a caller reading both streams as one sees them in order
+    sys.stdout.reconfigure(line_buffering=True)
     action, name, conf, sock = argv[:4]
     rpc = xmlrpc.client.ServerProxy("http://localhost", transport=UnixTransport(sock)).supervisor
     try:

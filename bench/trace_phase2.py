@@ -137,8 +137,10 @@ def main() -> int:
             print(f"\nrun {n + 1}: {seconds:.2f} s wall, exit {code}, load average {os.getloadavg()[0]:.1f}")
             print("\n".join(line.removeprefix("TRACE ") for line in lines))
             print("journal (longest host): " + ", ".join(f"{k} {v:.2f}" for k, v in steps_since(project, mark).items()))
-        log = fleet.hosts[0].run("tail -n 12 /srv/marketplace/supervisor/supervisord.log", check=False)
-        print(f"\nsupervisord.log of {fleet.hosts[0].name} (last lines):\n{log.stdout}")
+        log = fleet.hosts[0].run("tail -n 8 /srv/marketplace/supervisor/supervisord.log; "
+                                 "grep -h -E '\"(stopping|stopped|listening)\"' /srv/marketplace/api/shared/logs/*.out.log "
+                                 "| tail -n 6", check=False)
+        print(f"\nsupervisord.log of {fleet.hosts[0].name} (last lines), then the app's last starts and stops:\n{log.stdout}")
         fleet.stop()
     return 0
 

@@ -1,14 +1,19 @@
 """Where the wall time of one phase 2 goes: every SSH round trip, connection, gate and journal step
 on a time line (bench/README.md, "trace_phase2.py").
 
-    .venv/bin/python bench/trace_phase2.py [--hosts 1] [--runs 1]
+    .venv/bin/python bench/trace_phase2.py [--hosts 1] [--runs 1] [--scenario phase2|side_by_side|rollback]
 
 On a fresh sshd test fleet (supervisord), the bench's project (bench_phase2.slow_boot_project: a
 4 MB release of an app that boots in 1 s), one untimed warm-up deploy, then `invoke deploy.phase2`
 run by a small wrapper that times, in the invoke process itself: each SSHHost connection opened,
-run (one exec channel), feed and put (a channel with data), each health gate and smoke check, and
-the time from the process start to the first line of the task. Prints the time line (seconds
-since the process started) and the sum per kind, then the journal's steps (longest host).
+run (one exec channel), feed and put (a channel with data), each HAProxy runtime command, each
+health gate and smoke check, and the time from the process start to the first line of the task.
+Prints the time line (seconds since the process started) and the sum per kind, then the
+journal's steps (longest host).
+
+Scenarios: phase2 (default: no load balancer, one batch of --hosts); side_by_side (HAProxy before
+the fleet, switch: side_by_side in one batch, under bench_phase2's bounded load); rollback
+(the same, then each traced run is `invoke rollback.backend` after an untimed deploy).
 """
 
 from __future__ import annotations
@@ -20,7 +25,11 @@ import sys
 import time
 
 from bench_phase2 import journal_mark, slow_boot_project, steps_since
-from fleetbench import ROOT, Workspace
+from fleetbench import ROOT, Workspace, edit_environment, set_mode
+
+from tests.integration.test_phase2_haproxy import Load
+
+SCENARIOS = ("phase2", "side_by_side", "rollback")
 
 # Runs inside the traced `invoke`: wraps the methods that wait on a host or a URL, then runs invoke.
 TRACER = r"""
@@ -46,10 +55,14 @@ note("imports", "-", T0, "deploy.hosts imported (paramiko, fabric, invoke)")
 import deploy.phase2 as phase2, deploy.artifact as artifact
 note("imports", "-", T0, "deploy.phase2 imported")
 wrap(phase2, "phase2", "task", lambda a: "-", lambda a: "deploy.phase2 (after invoke and the config)")
+wrap(phase2, "rollback_backend", "task", lambda a: "-", lambda a: "rollback.backend (after invoke and the config)")
 wrap(artifact, "prepare", "build", lambda a: "-", lambda a: "pack + sha256")
 wrap(hosts.SSHHost, "run", "run", lambda a: a[0].name, lambda a: str(a[1])[:90])
 wrap(hosts.SSHHost, "feed", "feed", lambda a: a[0].name, lambda a: f"{len(a[2])} sources")
 wrap(hosts.SSHHost, "put", "put", lambda a: a[0].name, lambda a: a[2])
+wrap(hosts.SSHHost, "stream", "stream", lambda a: a[0].name, lambda a: str(a[1])[:90])
+import deploy.lb as lb
+wrap(lb.HAProxy, "send", "lb", lambda a: "-", lambda a: a[1][:90])
 wrap(gates, "wait_healthy", "gate", lambda a: "-", lambda a: a[0])
 wrap(gates, "run_smoke", "smoke", lambda a: "-", lambda a: "")
 inner_open = hosts.SSHHost._connection
@@ -94,18 +107,40 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=1, help="hosts in the fleet, one batch (default 1)")
     parser.add_argument("--runs", type=int, default=1, help="traced runs after the warm-up (default 1)")
+    parser.add_argument("--scenario", choices=SCENARIOS, default="phase2",
+                        help="phase2 (no LB), side_by_side (HAProxy), rollback (rollback.backend behind HAProxy)")
     args = parser.parse_args()
     with Workspace("trace-phase2-") as ws:
         fleet = ws.fleet(args.hosts)
         project, release = slow_boot_project(ws, "traced", fleet, args.hosts)
+        front = None
+        if args.scenario != "phase2":
+            alt_port = project.port + 1000
+            front, admin = ws.haproxy(fleet, project.port, alt_port, workdir=ws.dir("traced-lb"))
+            edit_environment(project, apps={"api": {"alt_port": alt_port}}, load_balancer=admin)
+            set_mode(project, "side_by_side", args.hosts)
         warm = project.deploy("--artifact", release.fresh(), timeout=600)[0]
         print(f"warm-up deploy exit {warm.returncode}; load average {os.getloadavg()[0]:.1f}")
         for n in range(args.runs):
+            if args.scenario == "rollback":
+                print(f"untimed deploy exit {project.deploy('--artifact', release.fresh(), timeout=600)[0].returncode}")
+                task = ["rollback.backend", "--json"]
+            else:
+                task = ["deploy.phase2", "--json", "--artifact", release.fresh()]
             mark = journal_mark(project)
-            seconds, code, lines = traced(project, "deploy.phase2", "--json", "--artifact", release.fresh())
+            if front is None:
+                seconds, code, lines = traced(project, *task)
+            else:
+                with Load(front) as load:
+                    seconds, code, lines = traced(project, *task)
+                print(f"load: {len(load.failures)} failed of {load.sent} requests")
             print(f"\nrun {n + 1}: {seconds:.2f} s wall, exit {code}, load average {os.getloadavg()[0]:.1f}")
             print("\n".join(line.removeprefix("TRACE ") for line in lines))
             print("journal (longest host): " + ", ".join(f"{k} {v:.2f}" for k, v in steps_since(project, mark).items()))
+        log = fleet.hosts[0].run("tail -n 8 /srv/marketplace/supervisor/supervisord.log; "
+                                 "grep -h -E '\"(stopping|stopped|listening)\"' /srv/marketplace/api/shared/logs/*.out.log "
+                                 "| tail -n 6", check=False)
+        print(f"\nsupervisord.log of {fleet.hosts[0].name} (last lines), then the app's last starts and stops:\n{log.stdout}")
         fleet.stop()
     return 0
 

@@ -116,6 +116,7 @@ class Answer:
     status: int | None          # None: no HTTP answer at all
     body: str = ""
     error: str = ""
+    refused: bool = False       # nothing listened (or the connection was reset): it cost the app nothing
 
 
 def http_client():
@@ -139,7 +140,7 @@ def http_get(url: str, timeout: float, headers: dict[str, str] | None = None,
     except requests.Timeout:
         return Answer(None, error=f"no answer within {timeout:g}s")
     except requests.ConnectionError:
-        return Answer(None, error="connection refused or reset")
+        return Answer(None, error="connection refused or reset", refused=True)
     except requests.RequestException as exc:
         return Answer(None, error=mask(str(exc)) or type(exc).__name__)
 
@@ -150,6 +151,7 @@ class Verdict:
     ok: bool
     reason: str
     version: str | None = None
+    refused: bool = False       # no answer because nothing listened: does not slow the polls down
 
 
 def health_verdict(answer: Answer, expected_version: str | None,
@@ -157,7 +159,7 @@ def health_verdict(answer: Answer, expected_version: str | None,
     """Healthy: HTTP 200, a JSON body with status ok, and (when given) the expected version and
     feature flag ({"enabled": bool, "percentage": int}, as /health's "flag" or a flag.json body)."""
     if answer.status is None:
-        return Verdict(False, answer.error or "no answer")
+        return Verdict(False, answer.error or "no answer", refused=answer.refused)
     if answer.status != 200:
         return Verdict(False, f"HTTP {answer.status}")
     try:
@@ -201,6 +203,7 @@ class HealthPoll:
     policy: HealthPolicy
     passes: int = 0        # consecutive healthy answers so far
     failures: int = 0      # consecutive unhealthy answers so far
+    slowing: int = 0       # of those, the ones the app answered (or timed out on): they grow the wait
     attempts: int = 0
     last: Verdict | None = None
     last_failure: Verdict | None = None   # what broke the latest run of passes
@@ -209,9 +212,10 @@ class HealthPoll:
         self.attempts += 1
         self.last = verdict
         if verdict.ok:
-            self.passes, self.failures = self.passes + 1, 0
+            self.passes, self.failures, self.slowing = self.passes + 1, 0, 0
         else:
             self.passes, self.failures = 0, self.failures + 1
+            self.slowing += 0 if verdict.refused else 1
             self.last_failure = verdict
 
     @property
@@ -227,10 +231,12 @@ class HealthPoll:
 
     @property
     def wait(self) -> float:
-        """The pause before the next poll: the interval, growing x1.5 per failure in a row."""
-        if self.failures == 0:
+        """The pause before the next poll: the interval, growing x1.5 per failure in a row - but
+        not for a refused connection (nothing listens yet: a boot), which costs the app nothing:
+        a gate begun at the spawn polls a booting app every `interval`, and sees it up that soon."""
+        if self.slowing == 0:
             return self.policy.interval
-        return min(self.policy.interval * 1.5 ** (self.failures - 1), self.policy.max_interval)
+        return min(self.policy.interval * 1.5 ** (self.slowing - 1), self.policy.max_interval)
 
     @property
     def done(self) -> bool:

@@ -135,10 +135,12 @@ class Host:
         raise NotImplementedError
 
     def stream(self, command: Command, on_line: Callable[[str], None],
-               stop: threading.Event | None = None) -> int | None:
+               stop: threading.Event | None = None, pty: bool = True) -> int | None:
         """Run a long command (e.g. `tail -F`), handing each line of its output (stdout and stderr
         together, masked) to on_line as it comes; returns its exit code when it ends, or None
-        once `stop` is set (the command is then ended)."""
+        once `stop` is set (the command is then ended). pty=False (SSH): no terminal, so a
+        channel closed early (the deploy killed) does not hang up the command - it runs to its
+        end, as `run` does; `stop` then only stops the reading."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -196,7 +198,7 @@ class LocalHost(Host):
         decode = lambda b: b.decode("utf-8", errors="replace")   # noqa: E731
         return self._finish(command, decode(proc.stdout), decode(proc.stderr), proc.returncode, check=False)
 
-    def stream(self, command, on_line, stop=None):
+    def stream(self, command, on_line, stop=None, pty=True):
         proc = subprocess.Popen(command.render(), shell=True, executable="/bin/sh", stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         lines = _Lines(on_line)
@@ -395,15 +397,17 @@ class SSHHost(Host):
         except (OSError, EOFError, paramiko.SSHException) as exc:
             raise StepFailed(f"{self.name}: download of {remote} failed: {mask(str(exc))}") from None
 
-    def stream(self, command, on_line, stop=None):
+    def stream(self, command, on_line, stop=None, pty=True):
         transport = self._connection().transport
         channel = None
         lines = _Lines(on_line)
         try:
             transport.set_keepalive(STREAM_KEEPALIVE)
             channel = transport.open_session(timeout=self._ssh.connect_timeout)
-            # A pty: closing the channel hangs up the remote command (`tail -F` never ends by itself).
-            channel.get_pty(term="dumb", width=1000)
+            if pty:   # closing the channel hangs up the remote command (`tail -F` never ends by itself)
+                channel.get_pty(term="dumb", width=1000)
+            else:     # the two streams in one, as a pty would give them
+                channel.set_combine_stderr(True)
             channel.exec_command(command.render())
             while not (stop is not None and stop.is_set()):
                 ready, _, _ = select.select([channel], [], [], STREAM_POLL)

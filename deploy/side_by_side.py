@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deploy import flag_journal, gates, releases, slots
+from deploy.engine import starting as spawn
 from deploy.engine import workers as worker_gate
 from deploy.engine.roll import raise_failed, smoke
 from deploy.engine.strategy import Pair, boot_steps, move_steps, quiet, stop_old_steps
@@ -212,10 +213,14 @@ def switch(run, ctx, fleet: Fleet, runs: dict, ex, journal, plans: dict[str, Slo
             with journal.step("boot", host=host.name, release=r.target) as notes:
                 notes.update(slot=plan.new.name, port=plan.new.port)
                 plan.started = True
-                with explained(host, plan.program, notes):
-                    releases.apply(host, start)
+                with explained(host, plan.program, notes):   # at the spawn where the manager says so
+                    started = spawn.begin(host, ctx.manager, start)
             with journal.step("health", host=host.name, release=r.target) as notes:
-                r.gate = worker_gate.wait_ready(host, ctx.manager, gate.program, gate.url, gate.release, gate.policy)
+                with explained(host, plan.program, notes):   # a start that failed ends the gate
+                    r.gate = worker_gate.wait_ready(host, ctx.manager, gate.program, gate.url, gate.release,
+                                                    gate.policy, **spawn.pause(started))
+                    if r.gate.ok:
+                        spawn.confirm(started)   # and supervisord called it RUNNING
                 notes.update(r.gate.as_dict())
                 if not r.gate.ok:
                     with explained(host, plan.program, notes):
@@ -291,9 +296,11 @@ def undo_host(run, ctx, host: Host, r, plan: SlotRun) -> None:
             else rc.unlink(ctx.layout, "current")
         host.run(chain([links, slots.record(ctx.layout, plan.serving.name)]), timeout=60)
     if plan.old_stopped and r.before.current:
-        releases.apply(host, releases.restart_steps(ctx.manager, plan.old))
+        started = spawn.begin(host, ctx.manager, releases.restart_steps(ctx.manager, plan.old))
         gate = worker_gate.wait_ready(host, ctx.manager, plan.old, _url(ctx, plan.address, plan.serving),
-                                      r.before.current, ctx.spec.health)
+                                      r.before.current, ctx.spec.health, **spawn.pause(started))
+        if gate.ok:
+            spawn.confirm(started)
         if not gate.ok:
             raise StepFailed(f"{host.name}: {plan.serving.name} slot restarted on {r.before.current} but {gate.reason}")
     if plan.moved:   # the old slot's server serves again before the new one's drains

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 
 from deploy import gates, releases
 from deploy.commands import release as rc
-from deploy.engine import workers
+from deploy.engine import starting, workers
 from deploy.engine.context import AppContext, NoJournal
 from deploy.engine.runs import HostRun
 from deploy.engine.steps import Drain, HealthGate, LbState, Ready
@@ -47,11 +47,19 @@ class Turn:
         self.journal = journal or NoJournal()
         self.pid = pid               # read the app's pid around the restart (invoke restart)
         self.explain = explain       # a failed start or gate carries the app's last error-log line
+        self.starting: starting.Starting | None = None   # a restart still running beside its gate
 
     def apply(self, steps: list) -> None:
         for step in steps:
             APPLIERS[type(step)](self, step)
+        if self.starting is not None:    # a restart no gate followed: its own verdict
+            with self.explained({}):
+                self.confirm()
         self.r.in_service = True
+
+    def confirm(self) -> None:
+        pending, self.starting = self.starting, None
+        starting.confirm(pending)
 
     def step(self, action: str):
         return self.journal.step(action, host=self.host.name, release=self.r.target)
@@ -101,7 +109,8 @@ def _exec(t: Turn, step: Exec) -> None:
             if t.pid:
                 notes["pid_before"] = r.pid_before
             with t.explained(notes):
-                releases.apply(t.host, [step])
+                # at the spawn where the manager says so: the gate that follows polls meanwhile
+                t.starting = starting.begin(t.host, t.ctx.manager, [step])
             r.restarted = True
             return
         releases.apply(t.host, [step])
@@ -111,12 +120,19 @@ def _exec(t: Turn, step: Exec) -> None:
 def _gate(t: Turn, step: HealthGate) -> None:
     r = t.r
     with t.step("health") as notes:
-        if step.flag is not None:
-            gate = gates.wait_healthy(step.url, None, step.policy,
-                                      expected_flag={"enabled": step.flag.enabled, "percentage": step.flag.percentage})
-        else:
-            gate = workers.wait_ready(t.host, t.ctx.manager, step.program or t.ctx.program, step.url,
-                                      step.release, step.policy)
+        pause = starting.pause(t.starting)
+        with t.explained(notes):
+            try:
+                if step.flag is not None:
+                    gate = gates.wait_healthy(step.url, None, step.policy, **pause, expected_flag={
+                        "enabled": step.flag.enabled, "percentage": step.flag.percentage})
+                else:
+                    gate = workers.wait_ready(t.host, t.ctx.manager, step.program or t.ctx.program, step.url,
+                                              step.release, step.policy, **pause)
+                if gate.ok:
+                    t.confirm()      # and the manager called it up (supervisord: RUNNING after startsecs)
+            finally:
+                t.starting = None
         r.gate = gate
         notes.update(gate.as_dict())
         if t.pid:

@@ -160,10 +160,12 @@ def http_gate(url: str, release: str, policy: HealthPolicy) -> Callable[[int], G
     return gate
 
 
-def wait_ready(host, manager, program, url: str, release: str, policy: HealthPolicy) -> GateResult:
-    """The gate of one host after a restart: pm2 -> workers + HTTP (above); others -> HTTP."""
+def wait_ready(host, manager, program, url: str, release: str, policy: HealthPolicy,
+               sleep: Callable[[float], None] = time.sleep) -> GateResult:
+    """The gate of one host after a restart: pm2 -> workers + HTTP (above); others -> HTTP
+    (`sleep`: its pause between polls - deploy.engine.starting's, while the restart runs beside)."""
     if not isinstance(manager, Pm2):
-        return gates.wait_healthy(url, release, policy)
+        return gates.wait_healthy(url, release, policy, sleep=sleep)
     settings = program.pm2
     instances = settings.instances if settings else 1
     exec_mode = settings.exec_mode if settings else "fork"

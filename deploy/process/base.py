@@ -73,6 +73,9 @@ class ProcessManager:
     name: str
     binary: str
     helpers: tuple[str, ...] = ()   # other programs its commands run on the host (preflight checks them)
+    # its restart says "<process>: spawned" once the program was forked, then waits until the
+    # manager calls it up: the health gate may begin at the spawn (deploy.engine.starting)
+    announces_spawn: bool = False
 
     # -- observe ---------------------------------------------------------------------------------
     def status_command(self, processes: list[str]) -> Command:

@@ -46,6 +46,7 @@ class Supervisor(ProcessManager):
     startsecs = 1
     startretries = 1
     stopwaitsecs = 10
+    announces_spawn = True   # supervisor_rpc.py's restart: "NAME: spawned", then RUNNING or why not
 
     def __init__(self, conf: str, bin_dir: str | None = None):
         self.conf = conf

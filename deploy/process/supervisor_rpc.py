@@ -4,8 +4,10 @@ deploy.process.supervisor sends this file's text as `python3 -I -S -c <text> ACT
 
     restart NAME CONF SOCKET SUPERVISORD   supervisord started unless it answers; NAME stopped; the
                                            config loaded (as `supervisorctl update` does); NAME
-                                           started and waited for until supervisord calls it
-                                           RUNNING (it stayed up startsecs) - or the start failed
+                                           started ("NAME: spawned" on stderr once supervisord
+                                           forked it: a caller may begin its health gate then) and
+                                           waited for until supervisord calls it RUNNING (it stayed
+                                           up startsecs) - or the start failed
     stop NAME CONF SOCKET                  NAME stopped
 
 One interpreter where `supervisorctl` took four (pid, reread, update, restart: ~0.25 s of CPU each,
@@ -94,10 +96,14 @@ def start(rpc, name):
         if exc.faultCode != ALREADY_STARTED:
             raise fault(name, exc) from None
     until = time.monotonic() + DEADLINE
+    announced = False
     while True:
         now, spawnerr, description = state(rpc, name)
         if spawnerr:
             raise Failed(f"{name}: ERROR (spawn error: {spawnerr})")
+        if not announced and now in (STARTING, RUNNING):
+            print(f"{name}: spawned", file=sys.stderr, flush=True)   # deploy.engine.starting reads it
+            announced = True
         if now == RUNNING:
             return
         if now != STARTING:
@@ -140,6 +146,8 @@ def daemon(rpc, conf, supervisord):
 
 
 def main(argv):
+    # line by line, also into a pipe: a caller reading both streams as one sees them in order
+    sys.stdout.reconfigure(line_buffering=True)
     action, name, conf, sock = argv[:4]
     rpc = xmlrpc.client.ServerProxy("http://localhost", transport=UnixTransport(sock)).supervisor
     try:

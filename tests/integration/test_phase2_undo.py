@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import textwrap
 
 from tests.integration.test_phase2_support import (API_CRASHES, API_UNHEALTHY, TEST_JWT_SECRET,
                                                    journal_events, make_project, wait_for)
@@ -77,6 +78,54 @@ def test_release_that_cannot_start_fails_fast_under_supervisor(tmp_path, fleet3)
     assert proc.returncode == 1, proc.stderr
     assert "spawn error" in doc["error"]     # supervisorctl restart refuses it; no gate to wait for
     assert "this release cannot start" in doc["error"]     # the app's own last words, from its log
+    assert [h["now"] for h in doc["hosts"]] == [v1] * 3
+    assert project.versions() == [v1] * 3
+
+
+# An API that answers healthy (its release's version) for half a second, then exits: it passes a
+# health gate of 3 answers 100 ms apart, but not supervisord's startsecs (1 s).
+API_ANSWERS_THEN_EXITS = textwrap.dedent("""
+    import json, os, sys, threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    def main():
+        values = dict(line.strip().split("=", 1) for line in open(sys.argv[sys.argv.index("--env-file") + 1])
+                      if "=" in line and not line.startswith("#"))
+        try:
+            version = open("VERSION").read().strip()
+        except OSError:
+            version = ""
+        body = json.dumps({"status": "ok", "version": version or values.get("APP_VERSION", "")}).encode()
+        class Brief(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *args):
+                pass
+        server = HTTPServer((values["HOST"].strip(), int(values["PORT"])), Brief)
+        threading.Timer(0.5, lambda: os._exit(3)).start()
+        print("answering for 0.5s, then exiting", file=sys.stderr, flush=True)
+        server.serve_forever()
+
+    if __name__ == "__main__":
+        main()
+""")
+
+
+def test_release_that_passes_its_gate_but_not_startsecs_is_undone_under_supervisor(tmp_path, fleet3):
+    """The gate begins at the spawn, beside supervisord's startsecs: a program that answers healthy
+    and then exits before supervisord calls it RUNNING fails its host (supervisord's reason)."""
+    project = make_project(tmp_path, fleet3)
+    v1 = baseline(project)
+    brief = project.build_tree(tmp_path, "brief", api_py=API_ANSWERS_THEN_EXITS)
+
+    proc, doc = project.deploy("--artifact", str(brief))
+
+    assert proc.returncode == 1, proc.stderr
+    assert "spawn error" in doc["error"] and "Exited too quickly" in doc["error"], doc["error"]
     assert [h["now"] for h in doc["hosts"]] == [v1] * 3
     assert project.versions() == [v1] * 3
 

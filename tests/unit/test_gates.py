@@ -243,3 +243,13 @@ def test_a_dry_run_checks_the_token_without_minting_it(monkeypatch, app_env):
         return
     assert smoke_token(ctx, mint=False) is None
     assert isinstance(smoke_token(ctx), Secret)
+
+
+def test_refused_connections_do_not_grow_the_spacing():
+    """Nothing listens yet (a boot): every `interval`; an answered failure still backs off."""
+    clock = Clock()
+    refused = Answer(None, error="connection refused or reset", refused=True)
+    result = wait_healthy("http://h/health", "v2", POLICY,
+                          scripted(refused, refused, refused, Answer(503), Answer(503), UP), clock, clock.sleep)
+    assert result.ok
+    assert clock.sleeps[:5] == [0.5, 0.5, 0.5, 0.5, 0.75]

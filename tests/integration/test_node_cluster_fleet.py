@@ -333,7 +333,9 @@ def test_phase1_migrates_then_runs_prisma_generate_on_the_api_hosts(request, tmp
     fleet = fleet_factory(1)
     try:
         url, cluster, name = make_database(request, tmp_path, migrated=False)
-        project = node_project(tmp_path, fleet, url)
+        # one cluster worker: the hook and the table it makes visible are this test's subject (4 workers'
+        # boots are the first test's)
+        project = node_project(tmp_path, fleet, url, instances=1)
         project.extra_env = {SECRET_VAR: "test-jwt-secret-" + "z" * 32}
         (project.root / "checks" / "smoke.yaml").write_text(HEALTH_ONLY)   # no ratings table yet
         project.set_environment(

@@ -1,9 +1,10 @@
 """Room for a release on a host: measured before the first byte is sent.
 
 A release needs its tarball and its unpacked tree side by side for a moment (the tarball is
-removed after unpacking). `ensure_room` reads the free space of the filesystem that holds the
-releases folder (`df -Pk` of its nearest existing parent) and refuses, naming the host and the
-free space, when the artifact would not fit: the upload then leaves nothing on that host.
+removed after unpacking). The upload's first round trip (deploy/engine/ship.py) reads the free
+space of the filesystem that holds the releases folder (`df_command`: `df -Pk` of its nearest
+existing parent) and `shortage` refuses, naming the host and the free space, when the artifact
+would not fit: the upload then leaves nothing on that host.
 Preflight warns earlier, when a host's free space is below ROOM_FACTOR x the artifact's size.
 """
 
@@ -16,7 +17,6 @@ from pathlib import Path
 from shlex import quote
 
 from deploy.commands.shell import Command, cmd
-from deploy.errors import StepFailed
 
 ROOM_FACTOR = 2     # preflight's rule of thumb: the tarball plus its unpacked tree
 
@@ -62,16 +62,6 @@ def shortage(host: str, room: Room, needed: int, release: str) -> str | None:
         return None
     return (f"{host}: not enough disk space for release {release}: {human(room.free_bytes)} free on "
             f"{room.mount}, the release needs {human(needed)} (artifact and unpacked tree) - nothing uploaded")
-
-
-def ensure_room(host, releases_dir: str, tarball: Path, release: str) -> None:
-    """Raise StepFailed (naming host and free space) when the release would not fit there."""
-    room = parse_room(host.run(df_command(releases_dir), timeout=30).stdout)
-    refusal = shortage(host.name, room, needed_bytes(tarball), release)
-    if refusal:
-        raise StepFailed(refusal)
-
-
 
 
 def last_artifact_size(artifacts_folder: Path) -> tuple[str, int] | None:

@@ -4,9 +4,7 @@ comes back to ready only after its health gate passes."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import textwrap
 import threading
 import time
 from collections import Counter
@@ -17,67 +15,27 @@ import requests
 from deploy.commands import haproxy as hx
 from deploy.lb import HAProxy
 from tests.integration.test_phase2_support import journal_events, make_project
-from tests.support import strict
+from tests.support import haproxy as lb
 
 MAX_REQUESTS = 20_000      # the load is bounded: this many at most ...
 LOAD_DEADLINE = 90         # ... within this many seconds at most
 WORKERS = 6
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def haproxy_for(tmp_path):
     """haproxy_for(fleet, app_port) -> (frontend URL, admin endpoint): HAProxy in front of the
     fleet's API hosts; stopped (by its pid) at the end of the test."""
-    haproxy = strict.need_binary("haproxy")
     started: list[subprocess.Popen] = []
 
     def start(fleet, app_port: int) -> tuple[str, str]:
-        front, admin = _free_port(), _free_port()
-        servers = "\n".join(f"    server {h.name} {h.address}:{app_port}" for h in fleet.hosts)
-        cfg = tmp_path / "haproxy.cfg"
-        cfg.write_text(textwrap.dedent("""\
-            global
-                stats socket ipv4@127.0.0.1:{admin} level admin
-                maxconn 2000
-            defaults
-                mode http
-                timeout connect 1s
-                timeout client 10s
-                timeout server 10s
-            frontend api
-                bind 127.0.0.1:{front}
-                default_backend marketplace-api
-            backend marketplace-api
-                balance roundrobin
-            {servers}
-            """).format(admin=admin, front=front, servers=servers))
-        check = subprocess.run([haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True)
-        assert check.returncode == 0, check.stdout + check.stderr
-        log = open(tmp_path / "haproxy.log", "w")
-        proc = subprocess.Popen([haproxy, "-f", str(cfg), "-db"], stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL)
+        front, admin, proc = lb.start(tmp_path, [f"server {h.name} {h.address}:{app_port}" for h in fleet.hosts])
         started.append(proc)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", admin), timeout=0.5).close()
-                break
-            except OSError:
-                assert proc.poll() is None, (tmp_path / "haproxy.log").read_text()
-                assert time.monotonic() < deadline, "haproxy did not start"
-                time.sleep(0.05)
-        return f"http://127.0.0.1:{front}", f"127.0.0.1:{admin}"
+        return front, admin
 
     yield start
     for proc in started:
-        proc.terminate()
-        proc.wait(timeout=10)
+        lb.stop(proc)
 
 
 class Load:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import subprocess
-import textwrap
 import threading
 import time
 
@@ -22,7 +20,7 @@ from deploy.lb import HAProxy
 from tests.integration import test_phase2_haproxy
 from tests.integration.test_phase2_haproxy import Load
 from tests.integration.test_phase2_support import APP_DIR, VENV_BIN, journal_events, make_project
-from tests.support import strict
+from tests.support import haproxy as lb
 
 CONF = "/srv/marketplace/supervisor/supervisord.conf"
 
@@ -41,51 +39,11 @@ def fleet4(fleet_factory):
     fleet.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_haproxy(workdir, fleet, port: int, alt_port: int) -> tuple[str, str, subprocess.Popen]:
     """HAProxy with two servers per host: <host> on `port` (blue) and <host>-green on `alt_port`,
     declared `disabled`. Returns the frontend URL, the admin endpoint and the process."""
-    haproxy = strict.need_binary("haproxy")
-    front, admin = _free_port(), _free_port()
-    servers = "\n".join(f"    server {h.name} {h.address}:{port}\n"
-                         f"    server {h.name}-green {h.address}:{alt_port} disabled" for h in fleet.hosts)
-    cfg = workdir / "haproxy.cfg"
-    cfg.write_text(textwrap.dedent("""\
-        global
-            stats socket ipv4@127.0.0.1:{admin} level admin
-            maxconn 2000
-        defaults
-            mode http
-            timeout connect 1s
-            timeout client 10s
-            timeout server 10s
-        frontend api
-            bind 127.0.0.1:{front}
-            default_backend marketplace-api
-        backend marketplace-api
-            balance roundrobin
-        {servers}
-        """).format(admin=admin, front=front, servers=servers))
-    check = subprocess.run([haproxy, "-c", "-f", str(cfg)], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
-    log = open(workdir / "haproxy.log", "w")
-    proc = subprocess.Popen([haproxy, "-f", str(cfg), "-db"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", admin), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError("haproxy did not start: " + (workdir / "haproxy.log").read_text())
-            time.sleep(0.05)
-    return f"http://127.0.0.1:{front}", f"127.0.0.1:{admin}", proc
+    return lb.start(workdir, [line for h in fleet.hosts for line in (
+        f"server {h.name} {h.address}:{port}", f"server {h.name}-green {h.address}:{alt_port} disabled")])
 
 
 @pytest.fixture
@@ -101,8 +59,7 @@ def haproxy_slots(tmp_path):
 
     yield start
     for proc in started:
-        proc.terminate()
-        proc.wait(timeout=10)
+        lb.stop(proc)
 
 
 def side_by_side_project(tmp_path, fleet, haproxy_slots, manager: str = "supervisor"):

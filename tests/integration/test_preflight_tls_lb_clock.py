@@ -13,7 +13,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.support import haproxy as lb
 from tests.support import invoke_fork, strict
 from tests.support.envs import APP_ENV, REPO, fleet_environment, make_root
 
@@ -181,42 +181,11 @@ def _free_port(address: str = "127.0.0.1") -> int:
 @pytest.fixture
 def haproxy(tmp_path):
     """Debian's HAProxy with its runtime API on 127.0.0.1:<admin>; yields 'host:port'."""
-    haproxy_bin = strict.need_binary("haproxy")
-    admin, front = _free_port(), _free_port()
-    cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text(textwrap.dedent(f"""\
-        global
-            stats socket ipv4@127.0.0.1:{admin} level admin
-        defaults
-            mode http
-            timeout connect 1s
-            timeout client 5s
-            timeout server 5s
-        frontend api
-            bind 127.0.0.1:{front}
-            default_backend marketplace-api
-        backend marketplace-api
-            server api-1 127.0.0.1:{_free_port()}
-        """))
-    check = subprocess.run([haproxy_bin, "-c", "-f", str(cfg)], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
-    log = open(tmp_path / "haproxy.log", "w")
-    proc = subprocess.Popen([haproxy_bin, "-f", str(cfg), "-db"], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    _front, admin, proc = lb.start(tmp_path, [f"server api-1 127.0.0.1:{_free_port()}"])
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", admin), timeout=0.5).close()
-                break
-            except OSError:
-                assert proc.poll() is None, (tmp_path / "haproxy.log").read_text()
-                assert time.monotonic() < deadline, "haproxy did not start"
-                time.sleep(0.05)
-        yield f"127.0.0.1:{admin}"
+        yield admin
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+        lb.stop(proc)
 
 
 def test_load_balancer_admin_reachable_passes_and_unreachable_fails(tmp_path, haproxy):

@@ -315,11 +315,9 @@ class SSHHost(Host):
         except UnexpectedExit as exc:  # not raised with warn=True, kept for safety
             res = exc.result
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            self._drop()
-            raise HostUnreachable(f"{self.name}: connection lost during `{command}`: {mask(str(exc)) or type(exc).__name__}") from None
+            raise self._lost(command, exc) from None
         if res.exited is None or res.exited == -1:
-            self._drop()
-            raise HostUnreachable(f"{self.name}: connection lost during `{command}`")
+            raise self._lost(command)
         return self._finish(command, res.stdout, res.stderr, res.exited, check)
 
     def put(self, local, remote, mode=None):
@@ -378,15 +376,12 @@ class SSHHost(Host):
                 err += data
             code = channel.recv_exit_status()
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            self._drop()
-            raise HostUnreachable(f"{self.name}: connection lost during `{command}`: "
-                                  f"{mask(str(exc)) or type(exc).__name__}") from None
+            raise self._lost(command, exc) from None
         finally:
             if channel is not None:
                 channel.close()
         if code == -1:
-            self._drop()
-            raise HostUnreachable(f"{self.name}: connection lost during `{command}`")
+            raise self._lost(command)
         decode = lambda b: bytes(b).decode("utf-8", errors="replace")   # noqa: E731
         return self._finish(command, decode(out), decode(err), code, check=False)
 
@@ -418,18 +413,21 @@ class SSHHost(Host):
                     lines.flush()
                     code = channel.recv_exit_status()
                     if code == -1 or not transport.is_active():
-                        self._drop()
-                        raise HostUnreachable(f"{self.name}: connection lost during `{command}`")
+                        raise self._lost(command)
                     return code
                 lines.feed(data)
             return None
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            self._drop()
-            raise HostUnreachable(f"{self.name}: connection lost during `{command}`: "
-                                  f"{mask(str(exc)) or type(exc).__name__}") from None
+            raise self._lost(command, exc) from None
         finally:
             if channel is not None:
                 channel.close()
+
+    def _lost(self, command, exc: BaseException | None = None) -> HostUnreachable:
+        """The connection died during `command`: dropped (the next use opens a new one), and said."""
+        self._drop()
+        why = f": {mask(str(exc)) or type(exc).__name__}" if exc is not None else ""
+        return HostUnreachable(f"{self.name}: connection lost during `{command}`{why}")
 
     def _drop(self) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from tests.support import strict
+from tests.support.postgres import free_port
 
 CONFIG = """\
 global
@@ -32,12 +33,6 @@ backend marketplace-api
     balance roundrobin
 {servers}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(workdir: Path, servers: list[str]) -> tuple[str, str, subprocess.Popen]:

@@ -128,10 +128,10 @@ class ForkServer:
         try:
             # stdin: the input on a pipe, /dev/null, or ours (subprocess.run's default)
             if input is not None:
-                r, w = os.pipe()
+                r, feed = os.pipe()
                 passed.append(r)
                 data = input.encode() if isinstance(input, str) else input
-                writer = threading.Thread(target=_write_all, args=(w, data), daemon=True)
+                writer = threading.Thread(target=_write_all, args=(feed, data), daemon=True)
             elif stdin == subprocess.DEVNULL:
                 passed.append(os.open(os.devnull, os.O_RDONLY))
             else:
@@ -158,7 +158,7 @@ class ForkServer:
                 conn.close()
                 raise
         except BaseException:
-            for fd in passed:
+            for fd in passed + [reader.fd for reader in readers.values()] + ([feed] if writer else []):
                 os.close(fd)
             raise
         for fd in passed:
@@ -175,12 +175,13 @@ class ForkServer:
             if pid is not None:
                 status = reply.next(deadline)
             if status is None:                              # out of time (or the server died)
+                timed_out = reply.timed_out
                 if pid is not None:
                     _kill(pid)
                     reply.next(time.monotonic() + 10)
                 out, err = (_finish(readers.get(n), 5, text) for n in ("stdout", "stderr"))
-                if pid is None and not reply.timed_out:
-                    raise RuntimeError("the invoke fork server closed the connection without running the task")
+                if not timed_out:
+                    raise RuntimeError("the invoke fork server closed the connection without the task's exit status")
                 raise subprocess.TimeoutExpired(argv, timeout, output=out, stderr=err)
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         out, err = (_finish(readers.get(n), remaining, text) for n in ("stdout", "stderr"))

@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploy.commands.shell import Command
+from deploy.commands.shell import Command, cmd
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,13 @@ class ProcessManager:
         """The program's last `lines` lines of output (of each stream it keeps: out, err); with
         `follow`, then every new line as it comes, until the command is ended."""
         raise NotImplementedError
+
+    @staticmethod
+    def follow_files_command(program: Program, lines: int) -> Command:
+        """The last `lines` lines of each file the program writes, then each new line: `tail -F`
+        (one process from the first line to the last, so no line falls between the two; it also
+        survives the manager's log rotation)."""
+        return cmd("tail", "-q", "-n", str(lines), "-F", program.log_file("out"), program.log_file("err"))
 
     def log_noise(self, line: str) -> bool:
         """A line the manager prints around the program's own lines (headers, blank lines)."""

@@ -112,10 +112,14 @@ class Pm2(ProcessManager):
 
     # -- logs ------------------------------------------------------------------------------------
     # The runbook's `pm2 logs marketplace-api --lines 100`; --raw leaves the program's lines as it
-    # wrote them (no "0|name |" prefix, no colours), out then err.
+    # wrote them (no "0|name |" prefix, no colours), out then err. Following reads the files the
+    # ecosystem names (merge_logs: every worker's lines in one file per stream) with `tail -F`:
+    # `pm2 logs` without --nostream prints the files' last lines, then subscribes to the daemon's
+    # log bus - a line written between the two is never shown (pm2's lib/API/LogManagement.js).
     def log_command(self, program: Program, lines: int, follow: bool = False) -> Command:
-        args = ["logs", program.process, "--lines", str(lines), "--raw"]
-        return self.pm2(*args) if follow else self.pm2(*args, "--nostream")
+        if follow:
+            return self.follow_files_command(program, lines)
+        return self.pm2("logs", program.process, "--lines", str(lines), "--raw", "--nostream")
 
     def log_noise(self, line: str) -> bool:
         text = line.strip()

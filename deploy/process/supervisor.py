@@ -146,8 +146,7 @@ class Supervisor(ProcessManager):
     # (the program file names them) with `tail -F`, which also survives supervisord's rotation.
     def log_command(self, program: Program, lines: int, follow: bool = False) -> Command:
         if follow:
-            return cmd("tail", "-q", "-n", str(lines), "-F",
-                       program.log_file("out"), program.log_file("err"))
+            return self.follow_files_command(program, lines)
         size = f"-{lines * LOG_LINE_BYTES}"
         return chain([self.ctl("tail", size, program.process, "stdout"), cmd("echo", LOG_SEPARATOR),
                       self.ctl("tail", size, program.process, "stderr")])

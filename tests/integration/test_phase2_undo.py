@@ -82,8 +82,10 @@ def test_release_that_cannot_start_fails_fast_under_supervisor(tmp_path, fleet3)
     assert project.versions() == [v1] * 3
 
 
-# An API that answers healthy (its release's version) for half a second, then exits: it passes a
-# health gate of 3 answers 100 ms apart, but not supervisord's startsecs (1 s).
+# An API that answers healthy (its release's version) until 0.7 s after supervisord forked it, then
+# exits: it can pass a health gate of 3 answers 100 ms apart, never supervisord's startsecs (1 s).
+# Its age is the kernel's (/proc/self/stat's start time), so a slow interpreter start on a busy
+# machine shortens the healthy time instead of carrying the exit past startsecs.
 API_ANSWERS_THEN_EXITS = textwrap.dedent("""
     import json, os, sys, threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -106,8 +108,10 @@ API_ANSWERS_THEN_EXITS = textwrap.dedent("""
             def log_message(self, *args):
                 pass
         server = HTTPServer((values["HOST"].strip(), int(values["PORT"])), Brief)
-        threading.Timer(0.5, lambda: os._exit(3)).start()
-        print("answering for 0.5s, then exiting", file=sys.stderr, flush=True)
+        ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])   # starttime
+        age = float(open("/proc/uptime").read().split()[0]) - ticks / os.sysconf("SC_CLK_TCK")
+        threading.Timer(max(0.0, 0.7 - age), lambda: os._exit(3)).start()
+        print(f"answering until 0.7s old (now {age:.2f}s), then exiting", file=sys.stderr, flush=True)
         server.serve_forever()
 
     if __name__ == "__main__":

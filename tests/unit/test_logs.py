@@ -42,8 +42,9 @@ def test_pm2_log_commands_exact():
     pm2 = Pm2("/opt/pm2/bin/pm2", "/run/pm2")
     assert pm2.log_command(PROGRAM, 100).render() == (
         "env PM2_HOME=/run/pm2 /opt/pm2/bin/pm2 logs marketplace-api --lines 100 --raw --nostream")
+    # following reads the files (`pm2 logs` would lose the lines between its tail and its bus)
     assert pm2.log_command(PROGRAM, 5, follow=True).render() == (
-        "env PM2_HOME=/run/pm2 /opt/pm2/bin/pm2 logs marketplace-api --lines 5 --raw")
+        f"tail -q -n 5 -F {LOGS}/marketplace-api.out.log {LOGS}/marketplace-api.err.log")
     assert Pm2().log_command(PROGRAM, 1).render() == "pm2 logs marketplace-api --lines 1 --raw --nostream"
 
 

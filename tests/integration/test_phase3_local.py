@@ -62,7 +62,7 @@ class Local:
         self.root = make_root(tmp_path / "project", "t", environment)
         (self.root / "db.sqlite").touch()
         (self.root / "checks" / "rollout.yaml").write_text(gate or "gate: {observe: 200ms, min_samples: 4, max_p95: 30s}\n"
-                                                           "probe: {rounds: 5}\n")
+                                                           "probe: {rounds: 5, timeout: 10s}\n")
 
     def invoke(self, *args: str) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}

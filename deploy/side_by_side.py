@@ -36,7 +36,7 @@ from deploy.engine.roll import raise_failed, smoke
 from deploy.engine.strategy import Pair, boot_steps, move_steps, quiet, stop_old_steps
 from deploy.engine.turn import explained
 from deploy.commands import release as rc
-from deploy.commands.shell import SEMI, chain, cmd
+from deploy.commands.shell import chain
 from deploy.errors import StepFailed
 from deploy.hosts import Fleet, Host, batches
 from deploy.releases import Exec, Upload
@@ -96,21 +96,20 @@ def release(run, ctx, fleet: Fleet, runs: dict, ex, journal, built, token: Secre
     return smoke, pruned
 
 
-SLOT_MARK = "@@deploy-slot"
-
-
-def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None) -> dict[str, SlotRun]:
-    """Each host's serving slot (read on the host) and the LB agreeing with it; read-only."""
+def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None, read: bool = True) -> dict[str, SlotRun]:
+    """Each host's serving slot (read on the host; read=False: as the caller read it, into each
+    HostRun's before and slot) and the LB agreeing with it; read-only."""
     ctx.check_lb()
     lb_states = ctx.lb.states(ctx.backend)
     plans: dict[str, SlotRun] = {}
 
     def look(host: Host) -> None:
         r = runs[host.name]
-        both = chain([rc.inspect(ctx.layout), cmd("echo", SLOT_MARK), slots.read(ctx.layout)], SEMI)
-        listing, _, recorded = host.run(both, timeout=30).stdout.partition(SLOT_MARK + "\n")
-        r.before = rc.parse_inspect(listing)   # the releases, and the slot that serves: one round trip
-        r.slot = serving = slots.slot(slots.parse(recorded), ctx.config, ctx.layout)
+        if read:   # the releases, and the slot that serves: one round trip
+            r.before, name = slots.parse_inspect_with_slot(host.run(slots.inspect_with_slot(ctx.layout),
+                                                                    timeout=30).stdout)
+            r.slot = slots.slot(name, ctx.config, ctx.layout)
+        serving = r.slot or slots.slot(slots.BLUE, ctx.config, ctx.layout)
         plan = plans[host.name] = SlotRun(Pair(ctx, releases.host_address(host.config), serving,
                                                release_id or r.target))
         problem = lb_problem(lb_states, host.name, serving, plan.new)
@@ -176,7 +175,7 @@ def _env(ctx, pair) -> dict[str, str]:
 def rollback(run, ctx, fleet: Fleet, runs: dict, ex, journal) -> None:
     """Back to each host's target (already on the host) the same way: boot it beside, then move."""
     ctx.env_overrides = flag_journal.live_env(ex.db, ctx.env.name)
-    plans = observe(run, ctx, fleet, runs, None)
+    plans = observe(run, ctx, fleet, runs, None, read=False)   # the releases and slots read under the lock
 
     def stage(host: Host) -> None:
         r, plan = runs[host.name], plans[host.name]

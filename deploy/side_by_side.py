@@ -27,6 +27,8 @@ of the engine's SideBySide strategy (deploy.engine.strategy), which --dry-run pr
 
 from __future__ import annotations
 
+import threading
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from deploy import flag_journal, gates, releases, slots
@@ -229,26 +231,70 @@ def switch(run, ctx, fleet: Fleet, runs: dict, ex, journal, plans: dict[str, Slo
 
         # every host of the batch boots and is gated, whatever another does: then all or none move
         raise_failed(fleet.run(boot, hosts=batch, size=len(batch), max_fail=len(batch)), "boot")
-        for host in batch:
-            move(run, ctx, host, runs[host.name], plans[host.name], journal)
+        move_batch(run, ctx, batch, runs, plans, journal)
     if stop_old:
         stop_old_slots(run, ctx, fleet, runs, plans, journal)
 
 
-def move(run, ctx, host: Host, r, plan: SlotRun, journal) -> None:
+class Linking:
+    """One host's links and slot record switching in the background, its journal step open until
+    they are done (or failed)."""
+
+    def __init__(self, run, host: Host, r, plan: SlotRun, links: Exec, step: ExitStack):
+        self.run, self.host, self.r, self.plan, self.links, self.step = run, host, r, plan, links, step
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._link, name=f"switch-{host.name}", daemon=True)
+        self.thread.start()
+
+    def _link(self) -> None:
+        try:
+            releases.apply(self.host, [self.links], timeout=60)
+            self.r.in_service = True
+        except BaseException as exc:   # handed to the batch's thread by move_batch
+            self.error = exc
+            self.step.__exit__(type(exc), exc, exc.__traceback__)   # journaled as failed
+            return
+        self.step.close()
+        self.run.out.info(f"{self.host.name}: serves {self.r.target} ({self.plan.new.name} slot)")
+
+
+def move_batch(run, ctx, batch: list[Host], runs: dict, plans: dict[str, SlotRun], journal) -> None:
+    """The switch of a batch: host by host at the LB, in order (each move is two runtime commands,
+    a moment); each host's links and slot record go over SSH in the background as soon as its LB
+    moved, so the next host's move does not wait for that round trip. Every links command started
+    is waited for before this returns or raises: a failure or Ctrl-C is undone from known state."""
+    linking: list[Linking] = []
+    try:
+        for host in batch:
+            linking.append(move(run, ctx, host, runs[host.name], plans[host.name], journal, linking))
+    finally:
+        for started in linking:
+            started.thread.join()
+    failed = [started for started in linking if started.error is not None]
+    if failed:
+        raise StepFailed("switch failed on " + ", ".join(f.host.name for f in failed) + ": "
+                         + "; ".join(str(f.error) or type(f.error).__name__ for f in failed))
+
+
+def move(run, ctx, host: Host, r, plan: SlotRun, journal, earlier: list[Linking]) -> Linking:
     """The switch of one host: the new slot's server ready, the old one's drain (no new request
-    goes to it), then the links and the slot record."""
+    goes to it), then - in the background - the links and the slot record."""
     ready, drain, links = move_steps(ctx, host.name, plan.pair, r.target, r.previous)   # as --dry-run prints
-    with journal.step("switch", host=host.name, release=r.target) as notes:
+    step = ExitStack()
+    notes = step.enter_context(journal.step("switch", host=host.name, release=r.target))
+    try:
         notes.update(before=r.before.current, previous=r.previous, slot=plan.new.name, server=ready.server)
         plan.moved = True   # before the command: a half-done move is undone as well
         ctx.lb.set_state(ready.backend, ready.server, ready.state)
         r.switched = True   # the new slot takes traffic: the host's table row says what became of it
         ctx.lb.set_state(drain.backend, drain.server, drain.state)
         plan.linked = True
-        releases.apply(host, [links], timeout=60)
-        r.in_service = True
-    run.out.info(f"{host.name}: serves {r.target} ({plan.new.name} slot)")
+    except BaseException as exc:
+        for started in earlier:   # the earlier hosts' steps end (and are journaled) first
+            started.thread.join()
+        step.__exit__(type(exc), exc, exc.__traceback__)   # journaled as failed
+        raise
+    return Linking(run, host, r, plan, links, step)
 
 
 def stop_old_slots(run, ctx, fleet: Fleet, runs: dict, plans: dict[str, SlotRun], journal) -> None:

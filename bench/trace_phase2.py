@@ -69,6 +69,8 @@ import deploy.lb as lb
 wrap(lb.HAProxy, "send", "lb", lambda a: "-", lambda a: a[1][:90])
 wrap(gates, "wait_healthy", "gate", lambda a: "-", lambda a: a[0])
 wrap(gates, "run_smoke", "smoke", lambda a: "-", lambda a: "")
+import deploy.db.journal as event_journal
+wrap(event_journal, "record", "journal", lambda a: "-", lambda a: "one deploy_events row")
 inner_open = hosts.SSHHost._connection
 def opened(self):
     had = self._conn is not None and self._conn.is_connected

@@ -30,6 +30,7 @@ from __future__ import annotations
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 from deploy import flag_journal, gates, releases, slots
 from deploy.engine import starting as spawn
@@ -43,6 +44,10 @@ from deploy.errors import StepFailed
 from deploy.hosts import Fleet, Host, batches
 from deploy.releases import Exec, Upload
 from deploy.secrets import Secret
+
+if TYPE_CHECKING:
+    from deploy.commands.release import HostReleases
+    from deploy.engine.ship import ReadAhead
 
 
 @dataclass
@@ -81,12 +86,13 @@ def serving_slot(host: Host, env, app: str) -> slots.Slot:
 
 
 # -- phase 2 ---------------------------------------------------------------------------------------------
-def release(run, ctx, fleet: Fleet, runs: dict, ex, journal, built, token: Secret | None
-            ) -> tuple[list[gates.SmokeResult], dict[str, list[str]]]:
+def release(run, ctx, fleet: Fleet, runs: dict, ex, journal, built, token: Secret | None,
+            ahead: ReadAhead | None = None) -> tuple[list[gates.SmokeResult], dict[str, list[str]]]:
     """Phase 2 after the build: upload into the idle slots, boot + gate by batch, switch, smoke,
-    stop the old slots, prune. Returns the smoke results and what was pruned."""
+    stop the old slots, prune. Returns the smoke results and what was pruned. `ahead`: the
+    hosts' reads (read_host) done during the build."""
     release_id = built.manifest.release
-    plans = observe(run, ctx, fleet, runs, release_id)
+    plans = observe(run, ctx, fleet, runs, release_id, ahead=ahead)
     upload(run, ctx, fleet, runs, plans, ex, journal, built)
     for r in runs.values():
         r.target, r.previous = release_id, r.before.current
@@ -98,9 +104,18 @@ def release(run, ctx, fleet: Fleet, runs: dict, ex, journal, built, token: Secre
     return smoke, pruned
 
 
-def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None, read: bool = True) -> dict[str, SlotRun]:
-    """Each host's serving slot (read on the host; read=False: as the caller read it, into each
-    HostRun's before and slot) and the LB agreeing with it; read-only."""
+def read_host(ctx) -> Callable[[Host], tuple[HostReleases, str]]:
+    """A host's releases and serving slot's name, in one round trip (read-only)."""
+    def read(host: Host) -> tuple[HostReleases, str]:
+        return slots.parse_inspect_with_slot(host.run(slots.inspect_with_slot(ctx.layout), timeout=30).stdout)
+    return read
+
+
+def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None, read: bool = True,
+            ahead: ReadAhead | None = None) -> dict[str, SlotRun]:
+    """Each host's serving slot (read on the host - or by `ahead`, during the build; read=False:
+    as the caller read it, into each HostRun's before and slot) and the LB agreeing with it;
+    read-only."""
     ctx.check_lb()
     lb_states = ctx.lb.states(ctx.backend)
     plans: dict[str, SlotRun] = {}
@@ -108,8 +123,7 @@ def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None, read: bo
     def look(host: Host) -> None:
         r = runs[host.name]
         if read:   # the releases, and the slot that serves: one round trip
-            r.before, name = slots.parse_inspect_with_slot(host.run(slots.inspect_with_slot(ctx.layout),
-                                                                    timeout=30).stdout)
+            r.before, name = ahead.take(host) if ahead is not None else read_host(ctx)(host)
             r.slot = slots.slot(name, ctx.config, ctx.layout)
         serving = r.slot or slots.slot(slots.BLUE, ctx.config, ctx.layout)
         plan = plans[host.name] = SlotRun(Pair(ctx, releases.host_address(host.config), serving,

@@ -2,7 +2,8 @@
 
 A host that already holds the artifact (same sha256, computed on the host) is not sent it again;
 the journal's upload step and --json say per host whether the artifact was uploaded or reused.
-Each host's upload is three round trips, whatever it holds (bench/README.md)."""
+Each host's upload is three round trips, whatever it holds (bench/README.md); in phase 2 the
+first (the read) runs during the build (ReadAhead)."""
 
 from __future__ import annotations
 
@@ -56,8 +57,9 @@ def upload(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], bu
     release = built.manifest.release
     needed = disk_room.needed_bytes(built.path)
 
-    # Three round trips per host: read (releases, free space), prepare (+ is the artifact held?),
-    # then every file and command of the upload in one channel (releases.send).
+    # Three round trips per host: read (releases, free space; done by `ahead` during the build),
+    # prepare (+ is the artifact held?), then every file and command of the upload in one channel
+    # (releases.send).
     def work(host: Host) -> None:
         r = runs[host.name]
         with journal.step("upload", host=host.name, release=release) as notes:

@@ -8,7 +8,9 @@ On a fresh sshd test fleet (supervisord), the bench's project (bench_phase2.slow
 run by a small wrapper that times, in the invoke process itself: each SSHHost connection opened,
 run (one exec channel), feed and put (a channel with data), each HAProxy runtime command, each
 health gate and smoke check, and the time from the process start to the first line of the task.
-Prints the time line (seconds since the process started) and the sum per kind, then the
+Prints the time line (seconds since the process started) and the sum per kind, then what the
+first host's logs say happened on it on the same clock (supervisord's spawned / RUNNING /
+stopped, the app's listening / stopping / stopped: where a stop's time goes), then the
 journal's steps (longest host).
 
 Scenarios: phase2 (default: no load balancer, one batch of --hosts); side_by_side (HAProxy before
@@ -19,10 +21,12 @@ the fleet, switch: side_by_side in one batch, under bench_phase2's bounded load)
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 from bench_phase2 import journal_mark, slow_boot_project, steps_since
 from fleetbench import ROOT, Workspace, edit_environment, set_mode
@@ -65,6 +69,8 @@ import deploy.lb as lb
 wrap(lb.HAProxy, "send", "lb", lambda a: "-", lambda a: a[1][:90])
 wrap(gates, "wait_healthy", "gate", lambda a: "-", lambda a: a[0])
 wrap(gates, "run_smoke", "smoke", lambda a: "-", lambda a: "")
+import deploy.db.journal as event_journal
+wrap(event_journal, "record", "journal", lambda a: "-", lambda a: "one deploy_events row")
 inner_open = hosts.SSHHost._connection
 def opened(self):
     had = self._conn is not None and self._conn.is_connected
@@ -89,7 +95,7 @@ finally:
 """
 
 
-def traced(project, *args: str) -> tuple[float, int, list[str]]:
+def traced(project, *args: str) -> tuple[float, int, list[str], float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}
     env.update({"DEPLOY_ROOT": str(project.root), "CI": "true", **project.extra_env})
     started = time.time()
@@ -100,7 +106,29 @@ def traced(project, *args: str) -> tuple[float, int, list[str]]:
     lines = [line for line in proc.stderr.splitlines() if line.startswith("TRACE")]
     if proc.returncode != 0:
         print(proc.stderr, file=sys.stderr)
-    return seconds, proc.returncode, lines
+    return seconds, proc.returncode, lines, started
+
+
+HOST_LOGS = ("tail -n 40 /srv/marketplace/supervisor/supervisord.log; "
+             "grep -h -E '\"(stopping|stopped|listening)\"' /srv/marketplace/api/shared/logs/*.out.log | tail -n 12")
+
+
+def host_events(host, since: float) -> list[str]:
+    """The host's supervisord.log lines and the app's listening/stopping/stopped lines after
+    `since` (epoch seconds), as seconds from it: when a spawn, a stop, an exit really happened."""
+    events = []
+    for line in host.run(HOST_LOGS, check=False).stdout.splitlines():
+        at, what = None, line
+        if line.startswith("{"):
+            record = json.loads(line)
+            at = datetime.fromisoformat(record["time"].replace("Z", "+00:00")).timestamp()
+            what = f"app {record['msg']}" + (f" port {record['port']}" if "port" in record else "")
+        elif len(line) > 23 and line[4] == "-" and line[10] == " ":
+            at = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()   # local time
+            what = "supervisord " + line[24:].removeprefix("INFO ")
+        if at is not None and at >= since:
+            events.append((at - since, what[:110]))
+    return [f"{at:7.3f}  {host.name:<8} {what}" for at, what in sorted(events)]
 
 
 def main() -> int:
@@ -129,18 +157,16 @@ def main() -> int:
                 task = ["deploy.phase2", "--json", "--artifact", release.fresh()]
             mark = journal_mark(project)
             if front is None:
-                seconds, code, lines = traced(project, *task)
+                seconds, code, lines, started = traced(project, *task)
             else:
                 with Load(front) as load:
-                    seconds, code, lines = traced(project, *task)
+                    seconds, code, lines, started = traced(project, *task)
                 print(f"load: {len(load.failures)} failed of {load.sent} requests")
             print(f"\nrun {n + 1}: {seconds:.2f} s wall, exit {code}, load average {os.getloadavg()[0]:.1f}")
             print("\n".join(line.removeprefix("TRACE ") for line in lines))
+            print("on the host (its logs, seconds from the process start):")
+            print("\n".join(host_events(fleet.hosts[0], started)))
             print("journal (longest host): " + ", ".join(f"{k} {v:.2f}" for k, v in steps_since(project, mark).items()))
-        log = fleet.hosts[0].run("tail -n 8 /srv/marketplace/supervisor/supervisord.log; "
-                                 "grep -h -E '\"(stopping|stopped|listening)\"' /srv/marketplace/api/shared/logs/*.out.log "
-                                 "| tail -n 6", check=False)
-        print(f"\nsupervisord.log of {fleet.hosts[0].name} (last lines), then the app's last starts and stops:\n{log.stdout}")
         fleet.stop()
     return 0
 

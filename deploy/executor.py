@@ -131,14 +131,19 @@ class Executor:
 
 
 @contextmanager
-def executing(run: Run, phase: str, lock_wait: float = 0) -> Iterator[Executor]:
-    """Take the deploy lock, open the journal, and undo on failure (see module doc)."""
+def executing(run: Run, phase: str, lock_wait: float = 0,
+              before: Callable[[], Any] | None = None) -> Iterator[Executor]:
+    """Take the deploy lock, open the journal, and undo on failure (see module doc). `before`
+    runs under the lock before the task begins (a read the task plans from, which must not go
+    stale): what it raises goes on as it is, with nothing journaled or announced."""
     env = run.env
     root = Path(env.root)
     waiting = progress.wait("waiting for the deploy lock", total=lock_wait)
     with waiting, deploy_lock.acquire(run.database, root, run.actor, run.task, wait_seconds=lock_wait,
                                       environment=env.name, on_wait=lock_wait_note(run, lock_wait, waiting)):
         waiting.end()
+        if before is not None:
+            before()
         db = connect(run.database, root)
         ex = Executor(run=run, phase=phase, db=db)
         started = time.monotonic()

@@ -23,7 +23,7 @@ from deploy.engine import plan, rollback, targets
 from deploy.engine.context import AppContext, Journal, smoke_token
 from deploy.engine.results import Outcome, release_body, table
 from deploy.engine.roll import report_where_now, roll, runs_for, smoke
-from deploy.engine.ship import prune, upload
+from deploy.engine.ship import ReadAhead, look, prune, upload
 from deploy.engine.runs import HostRun
 from deploy.errors import DeployError, StepFailed
 from deploy.executor import Executor, executing
@@ -74,20 +74,22 @@ def _deploy(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], e
     beside = side_by_side.chosen(ctx)   # issue 12.2: boot beside the old release, then move the LB
     ctx.env_overrides = flag_journal.live_env(ex.db, ctx.env.name)
     run.out.info("phase 2: building the artifact ..." if given is None else f"phase 2: packing {given} ...")
-    connecting = fleet.connect_in_background()   # the SSH handshakes overlap the build
+    # the SSH handshakes and each host's first read (releases; free space or the serving slot)
+    # overlap the build: under the lock already, read-only
+    ahead = ReadAhead(fleet, side_by_side.read_host(ctx) if beside else lambda host: look(host, ctx))
     try:
         with ex.step("build") as notes:
             built = artifacts.prepare(ctx.env, ctx.app, given)
             notes.update(built.manifest.as_dict())
     finally:
-        connecting.join()
+        ahead.join()
     release = holder["release"] = ex.release = built.manifest.release
     run.out.info(f"release {release}: {built.manifest.size / 1e6:.1f} MB, sha256 {built.manifest.sha256[:12]}...")
 
     if beside:
-        smoke, pruned = side_by_side.release(run, ctx, fleet, runs, ex, journal, built, token)
+        smoke, pruned = side_by_side.release(run, ctx, fleet, runs, ex, journal, built, token, ahead)
     else:
-        upload(run, ctx, fleet, runs, built, journal, ex)
+        upload(run, ctx, fleet, runs, built, journal, ex, ahead)
         for r in runs.values():
             r.target, r.previous = release, r.before.current
         roll(run, ctx, fleet, runs, journal, ex, with_env=True)

@@ -27,7 +27,10 @@ of the engine's SideBySide strategy (deploy.engine.strategy), which --dry-run pr
 
 from __future__ import annotations
 
+import threading
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 from deploy import flag_journal, gates, releases, slots
 from deploy.engine import starting as spawn
@@ -36,11 +39,15 @@ from deploy.engine.roll import raise_failed, smoke
 from deploy.engine.strategy import Pair, boot_steps, move_steps, quiet, stop_old_steps
 from deploy.engine.turn import explained
 from deploy.commands import release as rc
-from deploy.commands.shell import SEMI, chain, cmd
+from deploy.commands.shell import chain
 from deploy.errors import StepFailed
 from deploy.hosts import Fleet, Host, batches
 from deploy.releases import Exec, Upload
 from deploy.secrets import Secret
+
+if TYPE_CHECKING:
+    from deploy.commands.release import HostReleases
+    from deploy.engine.ship import ReadAhead
 
 
 @dataclass
@@ -79,12 +86,13 @@ def serving_slot(host: Host, env, app: str) -> slots.Slot:
 
 
 # -- phase 2 ---------------------------------------------------------------------------------------------
-def release(run, ctx, fleet: Fleet, runs: dict, ex, journal, built, token: Secret | None
-            ) -> tuple[list[gates.SmokeResult], dict[str, list[str]]]:
+def release(run, ctx, fleet: Fleet, runs: dict, ex, journal, built, token: Secret | None,
+            ahead: ReadAhead | None = None) -> tuple[list[gates.SmokeResult], dict[str, list[str]]]:
     """Phase 2 after the build: upload into the idle slots, boot + gate by batch, switch, smoke,
-    stop the old slots, prune. Returns the smoke results and what was pruned."""
+    stop the old slots, prune. Returns the smoke results and what was pruned. `ahead`: the
+    hosts' reads (read_host) done during the build."""
     release_id = built.manifest.release
-    plans = observe(run, ctx, fleet, runs, release_id)
+    plans = observe(run, ctx, fleet, runs, release_id, ahead=ahead)
     upload(run, ctx, fleet, runs, plans, ex, journal, built)
     for r in runs.values():
         r.target, r.previous = release_id, r.before.current
@@ -96,21 +104,28 @@ def release(run, ctx, fleet: Fleet, runs: dict, ex, journal, built, token: Secre
     return smoke, pruned
 
 
-SLOT_MARK = "@@deploy-slot"
+def read_host(ctx) -> Callable[[Host], tuple[HostReleases, str]]:
+    """A host's releases and serving slot's name, in one round trip (read-only)."""
+    def read(host: Host) -> tuple[HostReleases, str]:
+        return slots.parse_inspect_with_slot(host.run(slots.inspect_with_slot(ctx.layout), timeout=30).stdout)
+    return read
 
 
-def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None) -> dict[str, SlotRun]:
-    """Each host's serving slot (read on the host) and the LB agreeing with it; read-only."""
+def observe(run, ctx, fleet: Fleet, runs: dict, release_id: str | None, read: bool = True,
+            ahead: ReadAhead | None = None) -> dict[str, SlotRun]:
+    """Each host's serving slot (read on the host - or by `ahead`, during the build; read=False:
+    as the caller read it, into each HostRun's before and slot) and the LB agreeing with it;
+    read-only."""
     ctx.check_lb()
     lb_states = ctx.lb.states(ctx.backend)
     plans: dict[str, SlotRun] = {}
 
     def look(host: Host) -> None:
         r = runs[host.name]
-        both = chain([rc.inspect(ctx.layout), cmd("echo", SLOT_MARK), slots.read(ctx.layout)], SEMI)
-        listing, _, recorded = host.run(both, timeout=30).stdout.partition(SLOT_MARK + "\n")
-        r.before = rc.parse_inspect(listing)   # the releases, and the slot that serves: one round trip
-        r.slot = serving = slots.slot(slots.parse(recorded), ctx.config, ctx.layout)
+        if read:   # the releases, and the slot that serves: one round trip
+            r.before, name = ahead.take(host) if ahead is not None else read_host(ctx)(host)
+            r.slot = slots.slot(name, ctx.config, ctx.layout)
+        serving = r.slot or slots.slot(slots.BLUE, ctx.config, ctx.layout)
         plan = plans[host.name] = SlotRun(Pair(ctx, releases.host_address(host.config), serving,
                                                release_id or r.target))
         problem = lb_problem(lb_states, host.name, serving, plan.new)
@@ -176,7 +191,7 @@ def _env(ctx, pair) -> dict[str, str]:
 def rollback(run, ctx, fleet: Fleet, runs: dict, ex, journal) -> None:
     """Back to each host's target (already on the host) the same way: boot it beside, then move."""
     ctx.env_overrides = flag_journal.live_env(ex.db, ctx.env.name)
-    plans = observe(run, ctx, fleet, runs, None)
+    plans = observe(run, ctx, fleet, runs, None, read=False)   # the releases and slots read under the lock
 
     def stage(host: Host) -> None:
         r, plan = runs[host.name], plans[host.name]
@@ -230,26 +245,70 @@ def switch(run, ctx, fleet: Fleet, runs: dict, ex, journal, plans: dict[str, Slo
 
         # every host of the batch boots and is gated, whatever another does: then all or none move
         raise_failed(fleet.run(boot, hosts=batch, size=len(batch), max_fail=len(batch)), "boot")
-        for host in batch:
-            move(run, ctx, host, runs[host.name], plans[host.name], journal)
+        move_batch(run, ctx, batch, runs, plans, journal)
     if stop_old:
         stop_old_slots(run, ctx, fleet, runs, plans, journal)
 
 
-def move(run, ctx, host: Host, r, plan: SlotRun, journal) -> None:
+class Linking:
+    """One host's links and slot record switching in the background, its journal step open until
+    they are done (or failed)."""
+
+    def __init__(self, run, host: Host, r, plan: SlotRun, links: Exec, step: ExitStack):
+        self.run, self.host, self.r, self.plan, self.links, self.step = run, host, r, plan, links, step
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._link, name=f"switch-{host.name}", daemon=True)
+        self.thread.start()
+
+    def _link(self) -> None:
+        try:
+            releases.apply(self.host, [self.links], timeout=60)
+            self.r.in_service = True
+        except BaseException as exc:   # handed to the batch's thread by move_batch
+            self.error = exc
+            self.step.__exit__(type(exc), exc, exc.__traceback__)   # journaled as failed
+            return
+        self.step.close()
+        self.run.out.info(f"{self.host.name}: serves {self.r.target} ({self.plan.new.name} slot)")
+
+
+def move_batch(run, ctx, batch: list[Host], runs: dict, plans: dict[str, SlotRun], journal) -> None:
+    """The switch of a batch: host by host at the LB, in order (each move is two runtime commands,
+    a moment); each host's links and slot record go over SSH in the background as soon as its LB
+    moved, so the next host's move does not wait for that round trip. Every links command started
+    is waited for before this returns or raises: a failure or Ctrl-C is undone from known state."""
+    linking: list[Linking] = []
+    try:
+        for host in batch:
+            linking.append(move(run, ctx, host, runs[host.name], plans[host.name], journal, linking))
+    finally:
+        for started in linking:
+            started.thread.join()
+    failed = [started for started in linking if started.error is not None]
+    if failed:
+        raise StepFailed("switch failed on " + ", ".join(f.host.name for f in failed) + ": "
+                         + "; ".join(str(f.error) or type(f.error).__name__ for f in failed))
+
+
+def move(run, ctx, host: Host, r, plan: SlotRun, journal, earlier: list[Linking]) -> Linking:
     """The switch of one host: the new slot's server ready, the old one's drain (no new request
-    goes to it), then the links and the slot record."""
+    goes to it), then - in the background - the links and the slot record."""
     ready, drain, links = move_steps(ctx, host.name, plan.pair, r.target, r.previous)   # as --dry-run prints
-    with journal.step("switch", host=host.name, release=r.target) as notes:
+    step = ExitStack()
+    notes = step.enter_context(journal.step("switch", host=host.name, release=r.target))
+    try:
         notes.update(before=r.before.current, previous=r.previous, slot=plan.new.name, server=ready.server)
         plan.moved = True   # before the command: a half-done move is undone as well
         ctx.lb.set_state(ready.backend, ready.server, ready.state)
         r.switched = True   # the new slot takes traffic: the host's table row says what became of it
         ctx.lb.set_state(drain.backend, drain.server, drain.state)
         plan.linked = True
-        releases.apply(host, [links], timeout=60)
-        r.in_service = True
-    run.out.info(f"{host.name}: serves {r.target} ({plan.new.name} slot)")
+    except BaseException as exc:
+        for started in earlier:   # the earlier hosts' steps end (and are journaled) first
+            started.thread.join()
+        step.__exit__(type(exc), exc, exc.__traceback__)   # journaled as failed
+        raise
+    return Linking(run, host, r, plan, links, step)
 
 
 def stop_old_slots(run, ctx, fleet: Fleet, runs: dict, plans: dict[str, SlotRun], journal) -> None:

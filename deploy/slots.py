@@ -18,8 +18,8 @@ import shlex
 from dataclasses import dataclass
 
 from deploy.commands import release as rc
-from deploy.commands.release import AppLayout
-from deploy.commands.shell import OR, Command, cmd
+from deploy.commands.release import AppLayout, HostReleases
+from deploy.commands.shell import OR, SEMI, Command, chain, cmd
 from deploy.config import AppConfig, Environment
 from deploy.errors import ConfigError
 from deploy.process.base import Program
@@ -91,6 +91,20 @@ def slot_file(layout: AppLayout) -> str:
 def read(layout: AppLayout) -> Command:
     """The recorded slot (nothing when none is recorded)."""
     return cmd("cat", slot_file(layout), rc.QUIET_ERR, OR, "true")
+
+
+SLOT_MARK = "@@deploy-slot"
+
+
+def inspect_with_slot(layout: AppLayout) -> Command:
+    """The host's releases (commands.release.inspect) and its recorded slot: one round trip."""
+    return chain([rc.inspect(layout), cmd("echo", SLOT_MARK), read(layout)], SEMI)
+
+
+def parse_inspect_with_slot(stdout: str) -> tuple[HostReleases, str]:
+    """`inspect_with_slot`'s output: the releases and the serving slot's name."""
+    listing, _, recorded = stdout.partition(SLOT_MARK + "\n")
+    return rc.parse_inspect(listing), parse(recorded)
 
 
 def parse(stdout: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from deploy import gates, releases
+from deploy import gates, releases, slots
 from deploy.engine.context import AppContext
 from deploy.engine.results import table
 from deploy.engine.runs import HostRun
@@ -25,10 +25,17 @@ def runs_for(fleet: Fleet) -> dict[str, HostRun]:
     return {h.name: HostRun(h.name, h.config) for h in fleet.hosts}
 
 
-def observe(fleet: Fleet, ctx: AppContext, runs: dict[str, HostRun]) -> dict[str, str]:
-    """Read every host's releases (read-only); returns the errors of hosts that did not answer."""
+def observe(fleet: Fleet, ctx: AppContext, runs: dict[str, HostRun], with_slot: bool = False) -> dict[str, str]:
+    """Read every host's releases (with_slot: and its serving slot, in the same round trip;
+    read-only); returns the errors of hosts that did not answer."""
     def look(host: Host) -> None:
-        runs[host.name].before = releases.inspect(host, ctx.layout)
+        r = runs[host.name]
+        if not with_slot:
+            r.before = releases.inspect(host, ctx.layout)
+            return
+        r.before, name = slots.parse_inspect_with_slot(host.run(slots.inspect_with_slot(ctx.layout),
+                                                                timeout=30).stdout)
+        r.slot = slots.slot(name, ctx.config, ctx.layout)
 
     result = fleet.run(look, size=len(fleet.hosts), max_fail=len(fleet.hosts))
     return {o.host: o.error or "failed" for o in result.failed}

@@ -24,29 +24,38 @@ def rollback(run: Run, ctx: AppContext, to: str | None, dry_run: bool, lock_wait
     env = run.env
     if to is not None and not rc.valid_release_id(to):
         raise ConfigError(f"--to {to!r} is not a release id")
+    beside = side_by_side.chosen(ctx)   # the previous release boots beside, then the LB moves
     with Fleet(env, ctx.hosts) as fleet:
         runs = runs_for(fleet)
-        plan_rollback(fleet, ctx, runs, to)
         if dry_run:
-            if side_by_side.chosen(ctx):
-                side_by_side.read_slots(fleet, ctx, runs)
+            plan_rollback(fleet, ctx, runs, to, beside)
             return plan.release_plan(run, ctx, runs, to or "previous", None, rollback=True)
         ctx.check_lb()
         holder: dict[str, Any] = {"release": to}
+
+        def planned() -> None:
+            holder["reading"] = True
+            plan_rollback(fleet, ctx, runs, to, beside)
+            holder["reading"] = False
+
         try:
-            with executing(run, phase, lock_wait) as ex:
+            # one read of each host (releases and slot), under the lock - a deploy that held it
+            # cannot have changed a host since - and before the task begins: a refusal (no
+            # previous release, an unknown --to, a host that does not answer) journals nothing
+            with executing(run, phase, lock_wait, before=planned) as ex:
                 holder["ex"] = ex
-                plan_rollback(fleet, ctx, runs, to)   # again under the lock: a deploy may have ended
-                if side_by_side.chosen(ctx):   # the previous release boots beside, then the LB moves
+                if beside:
                     side_by_side.rollback(run, ctx, fleet, runs, ex, Journal(ex))
                 else:
                     roll(run, ctx, fleet, runs, Journal(ex), ex, with_env=False)
         except KeyboardInterrupt:
+            if holder.get("reading"):
+                raise
             report_where_now(run, ctx, fleet, runs, None)
             raise
         except Exception as exc:
-            if isinstance(exc, DeployError) and not isinstance(exc, StepFailed):
-                raise
+            if holder.get("reading") or (isinstance(exc, DeployError) and not isinstance(exc, StepFailed)):
+                raise   # refused before anything changed: bad input (2), lock held (3), a host down (1)
             report_where_now(run, ctx, fleet, runs, to)
             return Outcome.failure(exc, release_body(to, runs), holder.get("ex"))
     for r in runs.values():
@@ -55,9 +64,11 @@ def rollback(run: Run, ctx: AppContext, to: str | None, dry_run: bool, lock_wait
     return Outcome(ok=True, body=release_body(to, runs))
 
 
-def plan_rollback(fleet: Fleet, ctx: AppContext, runs: dict[str, HostRun], to: str | None) -> None:
-    """Each host's target and its `previous` after the switch; refuses before anything changes."""
-    down = observe(fleet, ctx, runs)
+def plan_rollback(fleet: Fleet, ctx: AppContext, runs: dict[str, HostRun], to: str | None,
+                  with_slot: bool = False) -> None:
+    """Each host's target and its `previous` after the switch (with_slot: and the slot that
+    serves, read in the same round trip); refuses before anything changes."""
+    down = observe(fleet, ctx, runs, with_slot)
     if down:
         raise StepFailed("cannot read the releases of " + "; ".join(f"{h}: {e}" for h, e in down.items())
                          + " - nothing was changed")

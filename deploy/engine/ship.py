@@ -2,9 +2,13 @@
 
 A host that already holds the artifact (same sha256, computed on the host) is not sent it again;
 the journal's upload step and --json say per host whether the artifact was uploaded or reused.
-Each host's upload is three round trips, whatever it holds (bench/README.md)."""
+Each host's upload is three round trips, whatever it holds (bench/README.md); in phase 2 the
+first (the read) runs during the build (ReadAhead)."""
 
 from __future__ import annotations
+
+import threading
+from typing import Any, Callable
 
 from deploy import artifact as artifacts
 from deploy import disk_room, releases
@@ -20,18 +24,46 @@ from deploy.executor import Executor
 from deploy.hosts import Fleet, Host
 
 
+class ReadAhead:
+    """Each host's first read (read-only) done by a background thread while the artifact is built,
+    the SSH connection opening with it: the deploy then pays no round trip of its own for it. A
+    host whose read failed is read again where the value is used, so its error is reported there."""
+
+    def __init__(self, fleet: Fleet, read: Callable[[Host], Any]):
+        self.read = read
+        self.found: dict[str, Any] = {}
+
+        def work(host: Host) -> None:
+            self.found[host.name] = read(host)
+
+        self.thread = threading.Thread(target=fleet.run, args=(work,), name="read-ahead", daemon=True,
+                                       kwargs={"size": len(fleet.hosts) or 1, "max_fail": len(fleet.hosts)})
+        self.thread.start()
+
+    def join(self) -> None:
+        self.thread.join()
+
+    def take(self, host: Host) -> Any:
+        """What the background read found on `host` (once), else the read done now."""
+        self.thread.join()
+        found = self.found.pop(host.name, None)
+        return self.read(host) if found is None else found
+
+
 def upload(run: Run, ctx: AppContext, fleet: Fleet, runs: dict[str, HostRun], built: artifacts.Artifact,
-           journal: Journal, ex: Executor) -> None:
-    """To every host at once, before any switch: nothing that runs changes here."""
+           journal: Journal, ex: Executor, ahead: ReadAhead | None = None) -> None:
+    """To every host at once, before any switch: nothing that runs changes here. `ahead`: the
+    hosts' reads (`look`) done during the build."""
     release = built.manifest.release
     needed = disk_room.needed_bytes(built.path)
 
-    # Three round trips per host: read (releases, free space), prepare (+ is the artifact held?),
-    # then every file and command of the upload in one channel (releases.send).
+    # Three round trips per host: read (releases, free space; done by `ahead` during the build),
+    # prepare (+ is the artifact held?), then every file and command of the upload in one channel
+    # (releases.send).
     def work(host: Host) -> None:
         r = runs[host.name]
         with journal.step("upload", host=host.name, release=release) as notes:
-            r.before, room = look(host, ctx)
+            r.before, room = ahead.take(host) if ahead is not None else look(host, ctx)
             notes["before"] = r.before.current
             refusal = disk_room.shortage(host.name, room, needed, release)   # before any byte
             if refusal:

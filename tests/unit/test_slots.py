@@ -7,6 +7,7 @@ import pytest
 
 from deploy import config, releases, side_by_side, slots
 from deploy.commands import haproxy as hx
+from deploy.commands import release as rc
 from deploy.commands.release import AppLayout
 from deploy.errors import ConfigError
 
@@ -83,6 +84,22 @@ def test_slot_record_commands_and_parser():
     assert slots.parse("") == "blue" and slots.parse("green\n") == "green" and slots.parse("blue") == "blue"
     with pytest.raises(ValueError):
         slots.parse("purple")
+
+
+def test_releases_and_slot_in_one_read():
+    layout = AppLayout("/srv/m", "api")
+    command = str(slots.inspect_with_slot(layout))
+    assert command.startswith(str(rc.inspect(layout)) + " ; echo @@deploy-slot ; ")
+    assert command.endswith("cat /srv/m/api/slot 2>/dev/null || true")
+    r1, r2 = "20260101000000", "20260102000000"
+    out = (f"{r1}/\n{r2}/\n#current\n/srv/m/api/releases/{r2}\n#previous\n/srv/m/api/releases/{r1}\n"
+           "@@deploy-slot\ngreen\n")
+    before, name = slots.parse_inspect_with_slot(out)
+    assert (before.releases, before.current, before.previous, name) == ((r1, r2), r2, r1, "green")
+    before, name = slots.parse_inspect_with_slot("@@deploy-slot\n")      # nothing deployed, no record
+    assert (before.releases, before.current, name) == ((), None, "blue")
+    with pytest.raises(ValueError):
+        slots.parse_inspect_with_slot(f"{r1}/\n@@deploy-slot\npurple\n")
 
 
 def test_lb_servers_of_the_slots(tmp_path):

@@ -219,7 +219,10 @@ def serve(app: App, host: str, port: int, logger, on_stop: Callable[[], None] | 
     bound_port = server.server_address[1]
     logger.info("listening", host=host, port=bound_port, **(announce or {}))
     try:
-        server.serve_forever(poll_interval=0.25)
+        # serve_forever sees shutdown() only between two selects: every poll_interval. A stop
+        # (a release switch, a restart) waits that long after SIGTERM; 0.05 s keeps it short
+        # and costs an idle server 20 wakeups a second.
+        server.serve_forever(poll_interval=0.05)
     finally:
         server.server_close()
         if on_stop:

@@ -18,7 +18,6 @@ convention: a build's fresh files carry the time of the commit they were built f
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import json
@@ -101,13 +100,43 @@ def check_given(path: str | None) -> Path | None:
     if not given.name.endswith((".tar.gz", ".tgz")) or not tarfile.is_tarfile(given):
         raise ConfigError(f"--artifact {path}: neither a folder nor a .tar.gz archive")
     try:
-        with tarfile.open(given, "r:gz") as tar:
-            for member in tar.getmembers():
-                if member.name.startswith("/") or ".." in Path(member.name).parts:
-                    raise ConfigError(f"--artifact {path}: unsafe path in the archive: {member.name}")
-    except (tarfile.TarError, OSError) as exc:
+        unsafe = contents(given).unsafe
+    except (tarfile.TarError, OSError, EOFError) as exc:
         raise ConfigError(f"--artifact {path}: cannot read the archive: {exc}") from None
+    if unsafe is not None:
+        raise ConfigError(f"--artifact {path}: unsafe path in the archive: {unsafe}")
     return given
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What a tarball unpacks to: its first unsafe member (an absolute path or one with ..), if
+    any, and the bytes of its files."""
+
+    unsafe: str | None
+    unpacked: int
+
+
+# Contents by the tarball's sha256. Reading a tarball means decompressing all of it (a 90 MB
+# Node release: ~2 CPU-s), and phase 2 asks twice: --artifact's check, then the hosts' disk room.
+# Keyed by content, so an entry cannot go stale; pack() fills it for the tarballs it writes.
+_CONTENTS: dict[str, Contents] = {}
+
+
+def contents(tarball: Path, digest: str | None = None) -> Contents:
+    """The tarball's Contents, read in one streaming pass the first time its bytes are seen."""
+    digest = digest or sha256_of(tarball)
+    known = _CONTENTS.get(digest)
+    if known is None:
+        unsafe, unpacked = None, 0
+        with tarfile.open(tarball, "r|*") as tar:
+            for member in tar:
+                if unsafe is None and (member.name.startswith("/") or ".." in Path(member.name).parts):
+                    unsafe = member.name
+                if member.isfile():
+                    unpacked += member.size
+        known = _CONTENTS[digest] = Contents(unsafe, unpacked)
+    return known
 
 
 def build_line(command: str, out: Path) -> list[str]:
@@ -166,17 +195,28 @@ def source_epoch(folder: Path | None) -> int | None:
     return int(stamp) if dirty.returncode == 0 and not dirty.stdout.strip() else None
 
 
-def pack(tree: Path, dest: Path, epoch: int | None = None) -> None:
+def pack(tree: Path, dest: Path, epoch: int | None = None) -> str:
     """tree/* -> dest (.tar.gz), without VCS data and caches, owned by nobody in particular;
-    the same tree (and epoch) gives the same bytes."""
+    the same tree (and epoch) gives the same bytes. Returns its sha256 (its Contents known)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
+    files: list[int] = []
+
+    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        kept = _keep(info, epoch)
+        if kept is not None and kept.isfile():
+            files.append(kept.size)
+        return kept
+
     with open(partial, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6,
                                                    mtime=0) as gz, \
             tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for child in sorted(tree.iterdir()):
-            tar.add(child, arcname=child.name, filter=functools.partial(_keep, epoch=epoch))
+            tar.add(child, arcname=child.name, filter=keep)
     partial.replace(dest)
+    digest = sha256_of(dest)
+    _CONTENTS[digest] = Contents(None, sum(files))
+    return digest
 
 
 def sha256_of(path: Path) -> str:
@@ -205,9 +245,10 @@ def prepare(env: Environment, app: str, given: Path | None, now: datetime | None
         if given is not None and given.is_file():
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(given, tarball)
+            digest = sha256_of(tarball)
             origin = str(given)
         elif given is not None:
-            pack(given, tarball, source_epoch(None))
+            digest = pack(given, tarball, source_epoch(None))
             origin = str(given)
         elif config.commands.build:
             tree = staging if OUT in config.commands.build else source
@@ -215,14 +256,14 @@ def prepare(env: Environment, app: str, given: Path | None, now: datetime | None
                 shutil.rmtree(staging, ignore_errors=True)
                 staging.mkdir(parents=True)
             run_build(config.commands.build, source, staging)
-            pack(tree, tarball, source_epoch(source))
+            digest = pack(tree, tarball, source_epoch(source))
             origin = f"{config.commands.build} (in {config.source})"
         else:
-            pack(source, tarball, source_epoch(source))
+            digest = pack(source, tarball, source_epoch(source))
             origin = config.source
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    manifest = Manifest(release=release, app=app, git_sha=sha, sha256=sha256_of(tarball),
+    manifest = Manifest(release=release, app=app, git_sha=sha, sha256=digest,
                         size=tarball.stat().st_size, created_at=now.astimezone(timezone.utc).isoformat(),
                         source=origin)
     (folder / f"{release}.json").write_text(json.dumps(manifest.as_dict(), indent=2) + "\n")

@@ -11,11 +11,11 @@ Preflight warns earlier, when a host's free space is below ROOM_FACTOR x the art
 from __future__ import annotations
 
 import json
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from shlex import quote
 
+from deploy import artifact
 from deploy.commands.shell import Command, cmd
 
 ROOM_FACTOR = 2     # preflight's rule of thumb: the tarball plus its unpacked tree
@@ -42,10 +42,8 @@ def parse_room(df_output: str) -> Room:
 
 
 def needed_bytes(tarball: Path) -> int:
-    """The tarball plus every file it unpacks to."""
-    with tarfile.open(tarball, "r:*") as tar:
-        unpacked = sum(member.size for member in tar.getmembers() if member.isfile())
-    return tarball.stat().st_size + unpacked
+    """The tarball plus every file it unpacks to (read once per tarball: deploy.artifact.contents)."""
+    return tarball.stat().st_size + artifact.contents(tarball).unpacked
 
 
 def human(size: float) -> str:

@@ -139,3 +139,46 @@ def test_source_epoch_prefers_the_environment_then_the_commit(tmp_path, monkeypa
     assert artifact.source_epoch(repo) == 1700000000           # a committed tree: the commit's time
     (repo / "app.css").write_text("b{}\n")                     # same size, uncommitted
     assert artifact.source_epoch(repo) is None                 # its real file times, not the commit's
+
+
+def counting_reads(monkeypatch) -> list[str]:
+    """Every streaming read of a tarball (tarfile.open in mode r|...) from now on, by name."""
+    reads: list[str] = []
+    real = tarfile.open
+
+    def spy(name=None, mode="r", *args, **kw):
+        if str(mode).startswith("r|"):
+            reads.append(Path(name).name)
+        return real(name, mode, *args, **kw)
+
+    monkeypatch.setattr(tarfile, "open", spy)
+    monkeypatch.setattr(artifact, "_CONTENTS", {})
+    return reads
+
+
+def test_a_given_tarball_is_read_once_for_its_check_its_copy_and_the_hosts_disk_room(tmp_path, monkeypatch):
+    from deploy import disk_room
+    given = tmp_path / "ci.tar.gz"
+    with tarfile.open(given, "w:gz") as tar:
+        for name, size in (("dist/index.js", 3000), ("node_modules/x/a.js", 7000)):
+            info = tarfile.TarInfo(name)
+            info.size = size
+            tar.addfile(info, io.BytesIO(b"\0" * size))
+    reads = counting_reads(monkeypatch)
+    built = artifact.prepare(environment(tmp_path), "api", artifact.check_given(str(given)), now=NOW)
+    assert built.path != given and built.manifest.sha256 == artifact.sha256_of(given)
+    assert disk_room.needed_bytes(built.path) == built.path.stat().st_size + 10000
+    assert reads == ["ci.tar.gz"]                     # the copy has the same bytes: not read again
+
+
+def test_pack_knows_what_its_tarball_unpacks_to_without_reading_it(tmp_path, monkeypatch):
+    tree = make_tree(tmp_path / "tree")
+    (tree / "pkg" / "data.bin").write_bytes(b"\1" * 5000)
+    reads = counting_reads(monkeypatch)
+    digest = artifact.pack(tree, tmp_path / "r.tar.gz")
+    assert digest == artifact.sha256_of(tmp_path / "r.tar.gz")
+    packed = artifact.contents(tmp_path / "r.tar.gz")
+    assert reads == []
+    monkeypatch.setattr(artifact, "_CONTENTS", {})
+    assert artifact.contents(tmp_path / "r.tar.gz") == packed == artifact.Contents(None, 5000 + 12 + 4)
+    assert reads == ["r.tar.gz"]

@@ -1,6 +1,6 @@
 """Build hook: the wheel carries the shipped templates/, checks/ and sql/ inside the package
 (deploy/_shipped/), so `pip install .` gives a tool that works outside a checkout. The checkout
-keeps them at the top level, where users of the repository edit them (deploy/shipped.py)."""
+keeps them at the top level, where users of the repository edit them (deploy/config/shipped.py)."""
 
 import shutil
 from pathlib import Path

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from deploy.config import DatabaseConfig  # noqa: E402
+from deploy.config.environment import DatabaseConfig  # noqa: E402
 from deploy.db import aggregates, migrate  # noqa: E402
 from deploy.db.connect import Database, connect  # noqa: E402
 from deploy.secrets import Secret  # noqa: E402

@@ -34,12 +34,12 @@ import requests  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from deploy.config import DatabaseConfig  # noqa: E402
+from deploy.config.environment import DatabaseConfig  # noqa: E402
 from deploy.db import aggregates, migrate  # noqa: E402
 from deploy.db.connect import Database, connect  # noqa: E402
 from deploy.monitoring import queries  # noqa: E402
 from deploy.secrets import Secret  # noqa: E402
-from deploy.traffic import token  # noqa: E402
+from deploy.demo.traffic import token  # noqa: E402
 
 BASE = """
 CREATE TABLE "Users" (

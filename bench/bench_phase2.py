@@ -32,7 +32,7 @@ from pathlib import Path
 
 from fleetbench import ROOT, Workspace, edit_environment, load_average, set_mode, timed, timed_deploy
 
-from deploy import gates
+from deploy.gates import health as gates
 from tests.integration.test_phase2_support import PYTHON, make_project
 
 BOOT = 1.0                      # the app's boot, seconds (its start command sleeps this long first)

@@ -20,7 +20,7 @@ Methods:
 - exec cat zlib:   the same with SSH compression (zlib on already compressed bytes).
 - exec cat gcm, 2 processes: the hosts split over two forked processes (each with its own
                    connections and threads), to see whether the GIL bounds the client.
-- product put:     deploy.hosts.SSHHost.put as it stands in this checkout (Fleet connections).
+- product put:     deploy.hosts.fleet.SSHHost.put as it stands in this checkout (Fleet connections).
 - product reuse:   no transfer: the host's sha256sum of the artifact it holds (what a deploy runs
                    when the host already has the release's sha256; releases.Artifact.held).
 A bigger window or packet on our side changes nothing for an upload: the receiver (sshd) sets
@@ -47,10 +47,10 @@ sys.path.insert(0, str(ROOT))
 
 import paramiko  # noqa: E402
 
-from deploy import config  # noqa: E402
+from deploy.config import environment as config  # noqa: E402
 from deploy.commands import release as rc  # noqa: E402
 from deploy.commands.shell import cmd  # noqa: E402
-from deploy.hosts import Fleet as ProductFleet  # noqa: E402
+from deploy.hosts.fleet import Fleet as ProductFleet  # noqa: E402
 from tests.support.envs import fleet_environment, make_root  # noqa: E402
 from tests.support.fleet import _check_system, _Factory  # noqa: E402
 

@@ -54,10 +54,10 @@ def wrap(owner, name, kind, host_of, what_of):
             note(kind, host_of(args), started, what_of(args))
     setattr(owner, name, timed)
 note("interpreter up", "-", T0, "process start -> this line")
-import deploy.hosts as hosts, deploy.gates as gates
-note("imports", "-", T0, "deploy.hosts imported (paramiko, fabric, invoke)")
-import deploy.phase2 as phase2, deploy.artifact as artifact
-note("imports", "-", T0, "deploy.phase2 imported")
+import deploy.hosts.fleet as hosts, deploy.gates.health as gates
+note("imports", "-", T0, "deploy.hosts.fleet imported (paramiko, fabric, invoke)")
+import deploy.phases.phase2 as phase2, deploy.releases.artifact as artifact
+note("imports", "-", T0, "deploy.phases.phase2 imported")
 wrap(phase2, "phase2", "task", lambda a: "-", lambda a: "deploy.phase2 (after invoke and the config)")
 wrap(phase2, "rollback_backend", "task", lambda a: "-", lambda a: "rollback.backend (after invoke and the config)")
 wrap(artifact, "prepare", "build", lambda a: "-", lambda a: "pack + sha256")
@@ -65,7 +65,7 @@ wrap(hosts.SSHHost, "run", "run", lambda a: a[0].name, lambda a: str(a[1])[:90])
 wrap(hosts.SSHHost, "feed", "feed", lambda a: a[0].name, lambda a: f"{len(a[2])} sources")
 wrap(hosts.SSHHost, "put", "put", lambda a: a[0].name, lambda a: a[2])
 wrap(hosts.SSHHost, "stream", "stream", lambda a: a[0].name, lambda a: str(a[1])[:90])
-import deploy.lb as lb
+import deploy.lb.admin as lb
 wrap(lb.HAProxy, "send", "lb", lambda a: "-", lambda a: a[1][:90])
 wrap(gates, "wait_healthy", "gate", lambda a: "-", lambda a: a[0])
 wrap(gates, "run_smoke", "smoke", lambda a: "-", lambda a: "")

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from deploy import progress
+from deploy.output import progress
 from deploy.run import Run
 from deploy.db import journal
 from deploy.db import lock as deploy_lock
 from deploy.db.connect import Database, connect
-from deploy.notify import notify
+from deploy.output.notify import notify
 from deploy.secrets import mask
 
 STARTED, OK, FAILED, UNDONE = "started", journal.OK, "failed", "undone"

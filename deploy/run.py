@@ -1,6 +1,6 @@
 """Run: what a task body works with - the environment, its output, who acts, the database to use.
 
-Library modules take a Run; only the CLI layer (deploy.cli) makes one.
+Library modules take a Run; only the CLI layer (deploy.cli.task) makes one.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:   # config (pydantic) and output (rich) load when a task runs, not for --list/--help
-    from deploy.config import DatabaseConfig, Environment
-    from deploy.output import Output
+    from deploy.config.environment import DatabaseConfig, Environment
+    from deploy.output.console import Output
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Run:
         if not self.env.database.tunnel_via:
             return self.env.database
         if self._tunnel is None:
-            from deploy.tunnel import DatabaseTunnel
+            from deploy.hosts.tunnel import DatabaseTunnel
             self._tunnel = DatabaseTunnel(self.env)
         return self._tunnel.database()
 

@@ -22,7 +22,7 @@ class Secret:
     """A value that prints as *** and must be revealed explicitly.
 
     `shown` is what it prints instead when only part of it is secret: a connection string built
-    from a plain user name and a secret password prints as `...;Uid=sa;Pwd=***` (config_refs
+    from a plain user name and a secret password prints as `...;Uid=sa;Pwd=***` (deploy.config.refs
     builds it from the file's own text and plain values only, never from a secret).
     """
 

@@ -1,6 +1,6 @@
 """Pure builders of HAProxy runtime API commands, and parsers of its answers.
 
-These are runtime-API lines sent to the admin socket (deploy.lb), not shell commands. The API
+These are runtime-API lines sent to the admin socket (deploy.lb.admin), not shell commands. The API
 splits on spaces and `;`, so names are checked here rather than quoted.
 """
 

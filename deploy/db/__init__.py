@@ -11,4 +11,6 @@ runner            the Runner protocol (run/get) and LocalRunner
 schema            verify the live schema against checks/schema.yaml (schema_spec, schema_introspect)
 journal           deploy_events;  lock: the deploy lock held by the task's own session
 aggregates        seller-rating backfill, the set-based discrepancy check, top sellers
+hold              a deploy hold: deploys frozen on purpose (an incident, a sale) until someone releases it
+tsql_guard        pure: find PostgreSQL/SQLite/MySQL-only syntax in T-SQL text, with its line
 """

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from deploy.db.connect import Database, QueryFailed
 from deploy.errors import ConfigError, StepFailed
-from deploy.shipped import shipped
+from deploy.config.shipped import shipped
 
 SQL_ROOT = shipped("sql")
 

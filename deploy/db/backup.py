@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
-from deploy.config import DatabaseConfig
+from deploy.config.environment import DatabaseConfig
 from deploy.db import backup_commands as bc
 from deploy.db import odbc
 from deploy.db.connect import connect, sqlite_path

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from deploy.config import DatabaseConfig
+from deploy.config.environment import DatabaseConfig
 from deploy.db import odbc, tsql_guard
 from deploy.db.scripts import BEGIN, COMMIT, ROLLBACK
 from deploy.db.scripts import pieces as script_pieces

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from deploy.config import DatabaseConfig
+from deploy.config.environment import DatabaseConfig
 from deploy.db import hold as deploy_hold
 from deploy.db.connect import Database, Tunnel, connect, sqlite_path
 from deploy.db.journal import db_time, from_db_time

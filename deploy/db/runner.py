@@ -1,7 +1,7 @@
 """Where backup commands run: anything with run() and get() (hosts.Host satisfies it too).
 
 `LocalRunner` is the operator's own machine, for the library's own use and its tests; the
-configured hosts (deploy.hosts) offer the same methods over SSH.
+configured hosts (deploy.hosts.fleet) offer the same methods over SSH.
 """
 
 from __future__ import annotations

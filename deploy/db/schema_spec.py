@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from deploy.config import read_yaml, validate
+from deploy.config.environment import read_yaml, validate
 
 Family = Literal["integer", "decimal", "text", "datetime", "boolean", "binary"]
 

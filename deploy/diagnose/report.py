@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from deploy.diagnose.model import OK, PROBLEM, WARN, Evidence, Finding
 from deploy.diagnose.plans import Plan
-from deploy.output import Output
+from deploy.output.console import Output
 
 MARK = {PROBLEM: "fail", WARN: "warn", OK: "pass"}
 

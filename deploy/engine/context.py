@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from deploy import gates, lb as lb_mod, progress, releases, slots
+from deploy.gates import health as gates
+from deploy.lb import admin as lb_mod
+from deploy.output import progress
+from deploy.releases import steps as releases, slots
 from deploy.commands import haproxy
 from deploy.commands.release import AppLayout
-from deploy.config import AppConfig, Environment, HostConfig
+from deploy.config.environment import AppConfig, Environment, HostConfig
 from deploy.engine.strategy import InPlace, Strategy, for_app
 from deploy.errors import ConfigError
 from deploy.executor import Executor
@@ -45,7 +48,7 @@ class AppContext:
         ctx = cls(env=env, app=app, config=config, layout=releases.layout_for(env, app),
                   manager=releases.manager_for(env), program=releases.program_for(env, app),
                   spec=gates.load_spec(Path(env.root)), lb=lb_mod.for_env(env), hosts=hosts)
-        # side by side (deploy.slots): a restart or a flag reload acts on the slot that serves
+        # side by side (deploy.releases.slots): a restart or a flag reload acts on the slot that serves
         ctx.strategy = for_app(slots.chosen(env, config) and config.alt_port is not None and ctx.lb is not None)
         if ctx.lb:
             for host in hosts:  # backend and server names must suit the runtime API

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deploy import artifact as artifacts
-from deploy import releases
+from deploy.releases import artifact as artifacts
+from deploy.releases import steps as releases
 from deploy.run import Run
 from deploy.commands.release import HostReleases
 from deploy.engine.context import AppContext
@@ -19,7 +19,7 @@ from deploy.engine.runs import HostRun
 from deploy.engine.steps import lines
 from deploy.engine.strategy import Pair, SideBySide, stop_old_steps
 from deploy.errors import DeployError
-from deploy.hosts import Fleet, batches
+from deploy.hosts.fleet import Fleet, batches
 
 PENDING_SHA = "<sha256 of the artifact>"
 
@@ -48,8 +48,8 @@ def host_steps(ctx: AppContext, r: HostRun, release: str | None = None, upload: 
     before = r.before or HostReleases()
     steps: list[str] = []
     beside = isinstance(ctx.strategy, SideBySide)
-    if upload and beside:   # into the slot that does not serve (deploy.side_by_side)
-        from deploy.side_by_side import upload_steps
+    if upload and beside:   # into the slot that does not serve (deploy.engine.side_by_side)
+        from deploy.engine.side_by_side import upload_steps
         steps += lines(upload_steps(ctx, r.config, Pair.of(ctx, r), release, tarball, PENDING_SHA, None))
     elif upload:
         steps += lines(releases.upload_steps(ctx.env, ctx.app, r.config, release, tarball, PENDING_SHA, None,
@@ -104,7 +104,7 @@ def release_plan(run: Run, ctx: AppContext, runs: dict[str, HostRun], release: s
             for check in ctx.spec.checks:
                 auth = " with a bearer token" if check.auth == "bearer" else ""
                 out.line(f"  smoke   {check.method} {base}{check.path}{auth} -> {check.expect}")
-    if beside:   # then the old slots stop (deploy.side_by_side.stop_old_slots)
+    if beside:   # then the old slots stop (deploy.engine.side_by_side.stop_old_slots)
         for r in moving:
             for line in lines(stop_old_steps(ctx, r.name, Pair.of(ctx, r))):
                 out.line(f"  {r.name}: {line}")

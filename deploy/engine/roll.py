@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Callable
 
-from deploy import gates, releases, slots
+from deploy.gates import health as gates
+from deploy.releases import steps as releases, slots
 from deploy.engine.context import AppContext
 from deploy.engine.results import table
 from deploy.engine.runs import HostRun
 from deploy.engine.turn import Turn, undo
 from deploy.errors import StepFailed
 from deploy.executor import Executor
-from deploy.hosts import Fleet, FleetResult, Host
+from deploy.hosts.fleet import Fleet, FleetResult, Host
 from deploy.run import Run
 from deploy.secrets import Secret, mask
 

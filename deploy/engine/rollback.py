@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deploy import side_by_side
+from deploy.engine import side_by_side
 from deploy.run import Run
 from deploy.commands import release as rc
 from deploy.commands.release import HostReleases
@@ -16,7 +16,7 @@ from deploy.engine.roll import observe, report_where_now, roll, runs_for
 from deploy.engine.runs import HostRun
 from deploy.errors import ConfigError, DeployError, StepFailed
 from deploy.executor import executing
-from deploy.hosts import Fleet
+from deploy.hosts.fleet import Fleet
 
 
 def rollback(run: Run, ctx: AppContext, to: str | None, dry_run: bool, lock_wait: float, phase: str) -> Outcome:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deploy import gates, slots
+from deploy.gates import health as gates
+from deploy.releases import slots
 from deploy.commands.release import HostReleases
-from deploy.config import HostConfig
+from deploy.config.environment import HostConfig
 
 
 @dataclass

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from deploy import artifact as artifacts
-from deploy import disk_room, releases
+from deploy.releases import artifact as artifacts
+from deploy.releases import disk_room, steps as releases
 from deploy.run import Run
 from deploy.commands import release as rc
 from deploy.commands.release import HostReleases
@@ -21,7 +21,7 @@ from deploy.engine.roll import raise_failed
 from deploy.engine.runs import HostRun
 from deploy.errors import StepFailed
 from deploy.executor import Executor
-from deploy.hosts import Fleet, Host
+from deploy.hosts.fleet import Fleet, Host
 
 
 class ReadAhead:

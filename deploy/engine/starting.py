@@ -18,8 +18,8 @@ import threading
 import time
 
 from deploy.errors import StepFailed
-from deploy.hosts import CommandFailed, Host, Result
-from deploy.releases import Exec, apply
+from deploy.hosts.fleet import CommandFailed, Host, Result
+from deploy.releases.steps import Exec, apply
 
 SPAWNED = ": spawned"
 DEADLINE = 300.0     # seconds the restart may take in all (supervisor_rpc.py gives up after 120)

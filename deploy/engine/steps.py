@@ -1,4 +1,4 @@
-"""A host's turn as data: Exec and Upload (deploy.releases) joined by Drain, Ready, LbState and HealthGate.
+"""A host's turn as data: Exec and Upload (deploy.releases.steps) joined by Drain, Ready, LbState and HealthGate.
 
 Pure: each step shows itself as the lines --dry-run prints (`lines`); deploy.engine.turn is the
 one place that applies them, so a dry run prints the very list a run applies.
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from deploy.commands import haproxy
-from deploy.gates import HealthPolicy, spacing_text
-from deploy.releases import Exec, Upload
-from deploy.rollout import FlagState
+from deploy.gates.health import HealthPolicy, spacing_text
+from deploy.releases.steps import Exec, Upload
+from deploy.flag.rollout import FlagState
 
 
 @dataclass(frozen=True)

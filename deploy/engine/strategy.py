@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from deploy import releases, slots
-from deploy.releases import Exec
+from deploy.releases import steps as releases, slots
+from deploy.releases.steps import Exec
 from deploy.commands import release as rc
 from deploy.commands.shell import OR, Command, chain
 from deploy.engine.steps import Drain, HealthGate, LbState, Ready, Step
 from deploy.process.base import Program
-from deploy.rollout import FlagState
+from deploy.flag.rollout import FlagState
 
 if TYPE_CHECKING:
     from deploy.engine.context import AppContext
@@ -75,15 +75,15 @@ class InPlace:
 
 
 class SideBySide(InPlace):
-    """The app runs in one of two slots per host (deploy.slots): a release boots in the other one
-    and the load balancer moves (deploy.side_by_side applies it); a restart or a flag reload acts
+    """The app runs in one of two slots per host (deploy.releases.slots): a release boots in the other one
+    and the load balancer moves (deploy.engine.side_by_side applies it); a restart or a flag reload acts
     on the slot that serves - its process, its env file, its port, its LB server. r.slot is the
     serving slot as read on the host (None: blue, nothing recorded yet)."""
 
     name = "side-by-side"
 
     def turn(self, ctx: "AppContext", r: "HostRun", switch: bool = True, with_env: bool = True) -> list[Step]:
-        if switch:   # what deploy.side_by_side applies to the host: boot + gate beside, then move
+        if switch:   # what deploy.engine.side_by_side applies to the host: boot + gate beside, then move
             pair = Pair.of(ctx, r)
             return [*boot_steps(ctx, pair, r.target), *move_steps(ctx, r.name, pair, r.target, r.previous)]
         live = Live.of(ctx, r)

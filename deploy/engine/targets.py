@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from deploy.errors import ConfigError
 
 if TYPE_CHECKING:   # annotations only: task modules read the flag help without loading config
-    from deploy.config import Environment, HostConfig
+    from deploy.config.environment import Environment, HostConfig
 
 HOST_HELP = "only this host (repeat the flag, or a comma list); default every host the task acts on"
 ROLE_HELP = "only hosts with this role (repeat, or a comma list), e.g. api"

@@ -11,16 +11,17 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from deploy import gates, releases
+from deploy.gates import health as gates
+from deploy.releases import steps as releases
 from deploy.commands import release as rc
 from deploy.engine import starting, workers
 from deploy.engine.context import AppContext, NoJournal
 from deploy.engine.runs import HostRun
 from deploy.engine.steps import Drain, HealthGate, LbState, Ready
 from deploy.errors import StepFailed
-from deploy.hosts import Host
+from deploy.hosts.fleet import Host
 from deploy.process.base import Program
-from deploy.releases import Exec, Upload
+from deploy.releases.steps import Exec, Upload
 
 APPLIERS: dict[type, Callable[["Turn", Any], None]] = {}
 

@@ -27,8 +27,8 @@ import posixpath
 import time
 from typing import Callable
 
-from deploy import gates
-from deploy.gates import GateResult, HealthPolicy, Verdict
+from deploy.gates import health as gates
+from deploy.gates.health import GateResult, HealthPolicy, Verdict
 from deploy.process.pm2 import Pm2, Worker, parse_workers
 
 

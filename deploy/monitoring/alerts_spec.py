@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from deploy.config import Duration, Model, read_yaml, validate
-from deploy.shipped import project_path
+from deploy.config.environment import Duration, Model, read_yaml, validate
+from deploy.config.shipped import project_path
 
 FILE = "checks/alerts.yaml"
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from deploy.monitoring import alert_catalog
 from deploy.monitoring import alerts as rules
 from deploy.monitoring.alerts_spec import AlertSpec
-from deploy.notify import post as deliver
+from deploy.output.notify import post as deliver
 from deploy.secrets import mask
 
 DATABASE_RULES = ("discrepancies", "rating_spike", "database")

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from deploy.config import AlertmanagerSettings
+from deploy.config.environment import AlertmanagerSettings
 from deploy.errors import ConfigError
 from deploy.monitoring.prom_rules import duration
 from deploy.secrets import MASK, Secret, mask, reveal

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from deploy.config import Environment
+from deploy.config.environment import Environment
 from deploy.db import aggregates, journal
 from deploy.db.connect import Database, has_table
 from deploy.errors import ConfigError

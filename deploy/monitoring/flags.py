@@ -60,7 +60,7 @@ def names(value: object, flag: str, allowed: Iterable[str]) -> list[str]:
 def duration(value: object, flag: str) -> float | None:
     if value in (None, ""):
         return None
-    from deploy.config import parse_duration   # config (pydantic) only when a duration is parsed
+    from deploy.config.environment import parse_duration   # config (pydantic) only when a duration is parsed
 
     try:
         return parse_duration(str(value).strip())

@@ -1,6 +1,6 @@
 """The API's metric names and label matchers, in one place.
 
-Phase 3's metrics gate (deploy/metrics_gate.py: its default PromQL), monitor.alerts' scraper
+Phase 3's metrics gate (deploy/gates/metrics.py: its default PromQL), monitor.alerts' scraper
 (api_stats) and the Prometheus alerting rules (monitor.rules) all read these; the stand-in API
 (examples/marketplace/marketplace/metrics.py) exports them, and a unit test holds the two together.
 """

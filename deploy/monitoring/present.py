@@ -6,7 +6,7 @@ import sys
 
 from deploy.monitoring import tabular
 from deploy.monitoring.tabular import Table
-from deploy.output import Output
+from deploy.output.console import Output
 
 
 def show(out: Output, tables: list[Table], fmt: str) -> None:

@@ -20,7 +20,7 @@ from deploy.monitoring.criteria import Criterion, counts
 from deploy.monitoring.queries import DayCount, StarShare, TopSeller
 from deploy.monitoring.rollout import RolloutPoint
 from deploy.secrets import mask
-from deploy.shipped import shipped
+from deploy.config.shipped import shipped
 
 TEMPLATE = "report.html.j2"
 SHIPPED = shipped("templates")

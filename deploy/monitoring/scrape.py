@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
-from deploy.config import Environment
+from deploy.config.environment import Environment
 from deploy.errors import ConfigError
 from deploy.monitoring import api_stats, prometheus
 from deploy.monitoring.prometheus import Sample

@@ -12,7 +12,7 @@ import json
 from urllib.parse import urlparse
 
 
-from deploy.notify import post as deliver
+from deploy.output.notify import post as deliver
 from deploy.errors import ConfigError
 from deploy.monitoring.alerts import Alert
 from deploy.secrets import mask

@@ -2,11 +2,18 @@
 
 Each adapter builds commands and renders config files (pure) and parses status output (pure);
 hosts run them.
+
+    base.py            the interface every process-manager adapter offers
+    pm2.py             pm2 through an ecosystem file and `pm2 jlist`
+    supervisor.py      supervisord: one supervisord per host, one program file per app
+    supervisor_rpc.py  run on a host (stdlib only): supervisord's XML-RPC over its unix socket, from one short process
+    systemd.py         systemd units through systemctl (builders and parser; no systemd on the test machines)
+    templates.py       rendering of the Jinja2 templates in templates/ (env file, process-manager configs)
 """
 
 from __future__ import annotations
 
-from deploy.config import Environment, ProcessSettings
+from deploy.config.environment import Environment, ProcessSettings
 from deploy.process.base import ConfigFile, ProcessManager, ProcessState, Program
 from deploy.process.pm2 import Pm2
 from deploy.process.supervisor import Supervisor

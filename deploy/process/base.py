@@ -44,7 +44,7 @@ class Program:
     root: str | None = None  # the project root (its templates/ may override the shipped ones)
     out_file: str | None = None    # configured log files (relative: under log_dir)
     error_file: str | None = None
-    pm2: Any = None          # deploy.config.Pm2App: how pm2 runs it (instances, exec_mode, ...)
+    pm2: Any = None          # deploy.config.environment.Pm2App: how pm2 runs it (instances, exec_mode, ...)
 
     @property
     def argv(self) -> list[str]:

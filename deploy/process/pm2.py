@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from deploy.commands.shell import OR, SEMI, Command, Op, chain, cmd
-from deploy.config import Pm2App
+from deploy.config.environment import Pm2App
 from deploy.process.base import ConfigFile, ProcessManager, ProcessState, Program
 from deploy.process.templates import render
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from deploy.secrets import MASK
-from deploy.shipped import shipped
+from deploy.config.shipped import shipped
 
 SHIPPED = shipped("templates")
 _BARE = re.compile(r"^[A-Za-z0-9_./:@,+=%-]*$")

@@ -22,7 +22,7 @@ import pytest
 import requests
 import yaml
 
-from deploy.traffic import token
+from deploy.demo.traffic import token
 from tests.integration.test_monitor_support import MonitorProject, StandinApi, make_project
 from tests.support.envs import APP_ENV
 from tests.support import strict

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from deploy import config
+from deploy.config import environment as config
 from deploy.db.connect import connect
-from deploy.tunnel import DatabaseTunnel
+from deploy.hosts.tunnel import DatabaseTunnel
 from tests.support import invoke_fork
 from tests.support.envs import REPO, fleet_environment, make_root
 

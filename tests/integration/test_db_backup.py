@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.config import DatabaseConfig
+from deploy.config.environment import DatabaseConfig
 from deploy.db import backup
 from deploy.db.connect import connect
 from deploy.db.runner import LocalRunner

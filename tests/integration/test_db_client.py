@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import config
-from deploy.tasks.db_tools import client_command, client_line
+from deploy.config import environment as config
+from deploy.cli.tasks.db_tools import client_command, client_line
 from deploy.errors import ConfigError
 from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, REPO, fleet_environment, make_root

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from deploy.config import DatabaseConfig
+from deploy.config.environment import DatabaseConfig
 from deploy.db.connect import QueryFailed, connect
 from deploy.errors import ConfigError, StepFailed
 from deploy.secrets import Secret

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOLDER = """
 import json, os, sys, time
 from pathlib import Path
-from deploy.config import DatabaseConfig
+from deploy.config.environment import DatabaseConfig
 from deploy.db import lock
 spec = json.loads(os.environ["LOCK_SPEC"])
 config = DatabaseConfig(**spec["config"])

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from deploy.tasks import demo
+from deploy.cli.tasks import demo
 from tests.support.envs import REPO
 from tests.support.postgres import free_port
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.config import DatabaseConfig
+from deploy.config.environment import DatabaseConfig
 from deploy.db import migrate
 from deploy.db.connect import connect
 from deploy.diagnose.collect import result_sets

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from deploy import config
+from deploy.config import environment as config
 from deploy.commands.shell import chain, cmd
 from deploy.errors import HostUnreachable
-from deploy.hosts import Fleet
+from deploy.hosts.fleet import Fleet
 from tests.support import invoke_fork
 from tests.support.envs import REPO, fleet_environment, make_root
 

@@ -24,7 +24,7 @@ ACTOR = "alice@incident"
 HOLDER = """
 import os, time
 from pathlib import Path
-from deploy import config
+from deploy.config import environment as config
 from deploy.db import lock
 env = config.load("t")
 with lock.acquire(env.database, Path(env.root), "bob@ci", "deploy.phase1", environment="t"):

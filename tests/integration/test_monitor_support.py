@@ -25,12 +25,12 @@ from pathlib import Path
 
 import requests
 
-from deploy.config import DatabaseConfig
+from deploy.config.environment import DatabaseConfig
 from deploy.db import aggregates, migrate
 from deploy.db.connect import Database, connect
 from deploy.monitoring import periods
 from deploy.secrets import Secret
-from deploy.traffic import token
+from deploy.demo.traffic import token
 from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, REPO, make_root
 from tests.support.postgres import BASE_SCHEMA, SQL_ROOT

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import artifact, config
+from deploy.releases import artifact
+from deploy.config import environment as config
 from deploy.db import migrate
 from deploy.db.connect import connect
 from deploy.process.pm2 import Pm2, parse_workers
@@ -39,7 +40,7 @@ INSTANCES = 4
 
 @pytest.fixture(scope="module")
 def node_tarball(tmp_path_factory):
-    """The Node API's release artifact, built by deploy.artifact.prepare (npm run build) once for
+    """The Node API's release artifact, built by deploy.releases.artifact.prepare (npm run build) once for
     the whole run (tests/support/node_app.built_once)."""
     need_process_manager("pm2")
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import config
-from deploy.notify import notify
+from deploy.config import environment as config
+from deploy.output.notify import notify
 from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, make_root
 

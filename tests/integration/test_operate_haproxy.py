@@ -10,7 +10,7 @@ import time
 
 import tests.integration.test_phase2_haproxy as harness
 from deploy.commands import haproxy as hx
-from deploy.lb import HAProxy
+from deploy.lb.admin import HAProxy
 from tests.integration.test_phase2_support import (API_UNHEALTHY, APP_DIR, journal_events,
                                                    make_project)
 

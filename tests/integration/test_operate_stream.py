@@ -7,8 +7,8 @@ import threading
 import time
 
 from deploy.commands.shell import cmd
-from deploy.config import HostConfig
-from deploy.hosts import LocalHost
+from deploy.config.environment import HostConfig
+from deploy.hosts.fleet import LocalHost
 from deploy.secrets import Secret
 
 

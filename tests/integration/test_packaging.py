@@ -87,7 +87,7 @@ def test_the_wheel_carries_the_shipped_files_and_the_script(installed):
         assert shipped == in_repo, folder
     assert not [n for n in names if n.startswith(("tests/", "tasks.py", "examples/"))]
     entry = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "marketplace-deploy = deploy.program:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    assert "marketplace-deploy = deploy.cli.program:main" in zipfile.ZipFile(wheel).read(entry).decode()
 
 
 def test_installed_script_outside_the_checkout(installed):
@@ -99,7 +99,7 @@ def test_installed_script_outside_the_checkout(installed):
     assert proc.returncode == 0, proc.stderr
     listed = json.loads(proc.stdout)
     assert {"deploy", "lock", "db", "checks"} <= {c["name"] for c in listed["collections"]}
-    where = run(venv / "bin" / "python", "-c", "import deploy.shipped as s; print(s.__file__); "
+    where = run(venv / "bin" / "python", "-c", "import deploy.config.shipped as s; print(s.__file__); "
                 "print(s.shipped('checks/smoke.yaml'))", cwd=outside).stdout.split()
     assert all(Path(p).is_relative_to(venv) for p in where), where
     # no environments/ here: the current folder is the project, and the error says so (exit 2)

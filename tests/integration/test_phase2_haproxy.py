@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from deploy.commands import haproxy as hx
-from deploy.lb import HAProxy
+from deploy.lb.admin import HAProxy
 from tests.integration.test_phase2_support import journal_events, make_project
 from tests.support import haproxy as lb
 

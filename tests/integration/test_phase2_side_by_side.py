@@ -16,7 +16,7 @@ import requests
 import yaml
 
 from deploy.commands import haproxy as hx
-from deploy.lb import HAProxy
+from deploy.lb.admin import HAProxy
 from tests.integration import test_phase2_haproxy
 from tests.integration.test_phase2_haproxy import Load
 from tests.integration.test_phase2_support import APP_DIR, VENV_BIN, journal_events, make_project

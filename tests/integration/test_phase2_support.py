@@ -23,7 +23,7 @@ from unittest import mock
 
 import yaml
 
-from deploy import config
+from deploy.config import environment as config
 from tests.support import invoke_fork, strict
 from tests.support.envs import REPO, TEST_JWT_SECRET, fleet_environment, make_root
 

@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from deploy.commands.release import AppLayout
-from deploy.config import DatabaseConfig, HostConfig
+from deploy.config.environment import DatabaseConfig, HostConfig
 from deploy.db import journal
 from deploy.db.connect import connect
-from deploy.flag import write_command
-from deploy.hosts import LocalHost
-from deploy.rollout import FlagState, bucket
+from deploy.flag.units import write_command
+from deploy.hosts.fleet import LocalHost
+from deploy.flag.rollout import FlagState, bucket
 from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, REPO, TEST_JWT_SECRET, make_root
 

@@ -14,7 +14,7 @@ import jwt
 import pytest
 import requests
 
-from deploy import metrics_gate as mg
+from deploy.gates import metrics as mg
 from tests.support import strict
 from tests.support.envs import REPO, TEST_JWT_SECRET
 

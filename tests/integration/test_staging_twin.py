@@ -44,8 +44,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy import config
-from deploy.config_layers import OVERLAY_VAR, load_layers
+from deploy.config import environment as config
+from deploy.config.layers import OVERLAY_VAR, load_layers
 from deploy.db.connect import connect
 from deploy.process.pm2 import Pm2, parse_workers
 from tests.integration.test_node_cluster_fleet import node_tarball  # noqa: F401  (the module-scoped build)

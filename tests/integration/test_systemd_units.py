@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy import config
-from deploy.config_layers import load_layers
+from deploy.config import environment as config
+from deploy.config.layers import load_layers
 from deploy.process import Systemd
-from deploy.releases import program_for
+from deploy.releases.steps import program_for
 from tests.support import strict
 from tests.support.envs import APP_ENV, REPO, make_root
 

@@ -23,7 +23,7 @@ from tests.support.envs import REPO
 HOLDER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from deploy import config
+    from deploy.config import environment as config
     from deploy.db import lock
     root, environment, holder, task = sys.argv[1:5]
     env = config.load(environment, root=Path(root))

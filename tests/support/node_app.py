@@ -71,7 +71,7 @@ def build_key() -> str:
     digest = hashlib.sha256(lock_hash().encode())
     files = [path for path in sorted(NODE_APP.rglob("*"))
              if path.is_file() and not SKIP & set(path.relative_to(NODE_APP).parts)]
-    for path in [*files, REPO / "deploy" / "artifact.py"]:
+    for path in [*files, REPO / "deploy" / "releases" / "artifact.py"]:
         digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 

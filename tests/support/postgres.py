@@ -208,7 +208,7 @@ def postgres():
 
 
 def _sqlite_target(tmp_path: Path):
-    from deploy.config import DatabaseConfig
+    from deploy.config.environment import DatabaseConfig
 
     # the marketplace's database exists before any deploy; the pipeline never creates one
     (tmp_path / "db").mkdir(exist_ok=True)
@@ -218,7 +218,7 @@ def _sqlite_target(tmp_path: Path):
 
 
 def _postgres_target(request, tmp_path: Path):
-    from deploy.config import DatabaseConfig
+    from deploy.config.environment import DatabaseConfig
     from deploy.secrets import Secret
 
     cluster = request.getfixturevalue("postgres")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from deploy.config import AlertmanagerSettings, NotifySettings
+from deploy.config.environment import AlertmanagerSettings, NotifySettings
 from deploy.errors import ConfigError
 from deploy.monitoring import am_config
 from deploy.secrets import Secret

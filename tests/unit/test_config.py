@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import config
+from deploy.config import environment as config
 from deploy.errors import ConfigError
 from deploy.secrets import Secret
 
@@ -197,7 +197,7 @@ def test_references_must_point_at_something(tmp_path, extra, expected):
 
 
 def test_hooks_env_is_plain_values_for_every_hooks_command_line(tmp_path, monkeypatch):
-    from deploy.database_phases import _raw
+    from deploy.phases.database import _raw
     env = load(tmp_path, MINIMAL + "hooks:\n  env: {PRISMA_SCHEMA_ENGINE_BINARY: /bin/true, CHECKPOINT_DISABLE: 1}\n")
     assert env.hooks.env == {"PRISMA_SCHEMA_ENGINE_BINARY": "/bin/true", "CHECKPOINT_DISABLE": "1"}
     assert _raw("npx prisma generate", env.hooks.env).render() == \

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import config
-from deploy.config_layers import OVERLAY_VAR, merge
+from deploy.config import environment as config
+from deploy.config.layers import OVERLAY_VAR, merge
 from deploy.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from deploy.demo_claims import alert_problems, reads_problems, traffic_problems
-from deploy.traffic import TrafficReport
+from deploy.demo.claims import alert_problems, reads_problems, traffic_problems
+from deploy.demo.traffic import TrafficReport
 
 
 def report(can_rate=None, refusals=None, create=None, asked=None, created=None) -> TrafficReport:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from deploy.demo_reuse import commands_digest, may_skip, remember
+from deploy.demo.reuse import commands_digest, may_skip, remember
 
 COMMANDS = [("api: test", "python3 -m unittest discover -s tests -t ."), ("api: build", "python3 -m b --out {out}")]
 

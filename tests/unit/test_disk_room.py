@@ -6,8 +6,8 @@ import io
 import json
 import tarfile
 
-from deploy import disk_room as dr
-from deploy.facts import parse_facts
+from deploy.releases import disk_room as dr
+from deploy.hosts.facts import parse_facts
 
 DF = """Filesystem     1024-blocks  Used Available Capacity Mounted on
 fleet-srv             2048  1948       100      96% /srv

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from deploy import config
+from deploy.config import environment as config
 from deploy.errors import ConfigError
-from deploy.tasks.common import lock_wait_seconds
+from deploy.cli.tasks.common import lock_wait_seconds
 
 
 @pytest.mark.parametrize("text, seconds", [

@@ -15,9 +15,9 @@ from deploy.engine.runs import HostRun
 from deploy.engine.steps import Drain, HealthGate, Ready, lines
 from deploy.engine.turn import Turn, undo
 from deploy.errors import StepFailed
-from deploy.gates import GateResult
-from deploy.releases import Exec
-from deploy.rollout import FlagState
+from deploy.gates.health import GateResult
+from deploy.releases.steps import Exec
+from deploy.flag.rollout import FlagState
 from tests.unit.test_release_steps import R1, R2, environment
 
 

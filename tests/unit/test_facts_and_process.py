@@ -1,6 +1,6 @@
 """Pure parsers of host facts and process-manager status output, on fixture text."""
 
-from deploy.facts import SEPARATOR, facts_command, parse_df, parse_facts, parse_meminfo
+from deploy.hosts.facts import SEPARATOR, facts_command, parse_df, parse_facts, parse_meminfo
 from deploy.process.pm2 import Pm2, extract_json_array
 from deploy.process.supervisor import Supervisor
 from deploy.process.systemd import Systemd

@@ -3,8 +3,8 @@
 import threading
 import time
 
-from deploy import config
-from deploy.hosts import Fleet, batch_size, batches
+from deploy.config import environment as config
+from deploy.hosts.fleet import Fleet, batch_size, batches
 
 
 def env_with(n: int, size=1, max_fail=0):

@@ -6,9 +6,9 @@ from pathlib import Path
 import jwt
 import pytest
 
-from deploy import gates
+from deploy.gates import health as gates
 from deploy.errors import ConfigError
-from deploy.gates import Answer, HealthPolicy, health_verdict, wait_healthy
+from deploy.gates.health import Answer, HealthPolicy, health_verdict, wait_healthy
 from deploy.secrets import Secret
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,7 +194,7 @@ def test_bad_health_values_are_one_line_naming_the_key(tmp_path, health, message
 
 
 def test_smoke_file_errors_are_one_line(tmp_path):
-    # a project without its own checks/smoke.yaml gets the shipped one (deploy/shipped.py)
+    # a project without its own checks/smoke.yaml gets the shipped one (deploy/config/shipped.py)
     assert gates.load_spec(tmp_path) == gates.load_spec(REPO)
     (tmp_path / "checks").mkdir()
     (tmp_path / "checks" / "smoke.yaml").write_text("health: {passes: 0}\n")

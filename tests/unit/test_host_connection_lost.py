@@ -15,7 +15,7 @@ import pytest
 from deploy import secrets
 from deploy.commands.shell import cmd
 from deploy.errors import HostUnreachable
-from deploy.hosts import SSHHost
+from deploy.hosts.fleet import SSHHost
 
 
 class FakeConnection:

@@ -37,13 +37,13 @@ def heavy(modules: set[str]) -> list[str]:
     ("-m", "invoke", "--list"),
     ("-m", "invoke", "--help", "deploy.phase2"),
     ("-m", "invoke", "--help", "monitor.alerts"),
-    ("-c", "from deploy.program import program; program().run(['marketplace-deploy', '--list'])"),
-    ("-c", "import deploy.collection"),
+    ("-c", "from deploy.cli.program import program; program().run(['marketplace-deploy', '--list'])"),
+    ("-c", "import deploy.cli.collection"),
 ], ids=["invoke --list", "invoke --help deploy.phase2", "invoke --help monitor.alerts",
-        "marketplace-deploy --list", "import deploy.collection"])
+        "marketplace-deploy --list", "import deploy.cli.collection"])
 def test_listing_the_tasks_imports_none_of_their_libraries(argv):
     modules = imported(*argv)
-    assert "deploy.tasks.deploy" in modules        # the collection was loaded
+    assert "deploy.cli.tasks.deploy" in modules        # the collection was loaded
     assert heavy(modules) == []
 
 
@@ -51,12 +51,12 @@ def test_running_a_task_does_import_what_it_needs():
     """The check above can see a heavy import: a task that reads its environment loads pydantic."""
     modules = imported("-m", "invoke", "rollout.explain", "--user", "42", "--env", "local",
                        env={"DEPLOY_ROOT": str(REPO), "JWT_SECRET": "s" * 40})
-    assert "pydantic" in heavy(modules) and "deploy.rollout" in modules
+    assert "pydantic" in heavy(modules) and "deploy.flag.rollout" in modules
 
 
 def test_a_lazy_module_is_imported_on_its_first_use():
-    code = ("import sys; from deploy.lazy import lazy; m = lazy('deploy.rollout'); "
-            "before = 'deploy.rollout' in sys.modules; m.explain; print(before, 'deploy.rollout' in sys.modules)")
+    code = ("import sys; from deploy.lazy import lazy; m = lazy('deploy.flag.rollout'); "
+            "before = 'deploy.flag.rollout' in sys.modules; m.explain; print(before, 'deploy.flag.rollout' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.stdout.split() == ["False", "True"], proc.stderr
 
@@ -97,20 +97,20 @@ def test_importing_any_deploy_module_loads_no_ssh_http_jwt_template_or_odbc_libr
             "for m in pkgutil.walk_packages(deploy.__path__, 'deploy.'):\n"
             "    importlib.import_module(m.name)\n")
     modules = loaded(tmp_path, code)
-    assert {"deploy.hosts", "deploy.gates", "deploy.phase2", "deploy.process.templates", "deploy.traffic",
-            "deploy.db.connect", "deploy.monitoring.scrape", "deploy.tasks.deploy"} <= modules
+    assert {"deploy.hosts.fleet", "deploy.gates.health", "deploy.phases.phase2", "deploy.process.templates", "deploy.demo.traffic",
+            "deploy.db.connect", "deploy.monitoring.scrape", "deploy.cli.tasks.deploy"} <= modules
     assert tops(modules, ON_USE) == []
 
 
 def test_import_tasks_adds_no_heavy_package_to_what_invoke_imports(tmp_path):
     own = loaded(tmp_path, "import tasks") - loaded(tmp_path, "import invoke")
-    assert {"deploy.collection", "deploy.tasks.deploy"} <= own
+    assert {"deploy.cli.collection", "deploy.cli.tasks.deploy"} <= own
     assert tops(own, STDLIB_HEAVY + HEAVY + ON_USE) == []
 
 
 @pytest.mark.parametrize("argv, needed", [
-    (("deploy.phase2", "--dry-run", "--json"), {"deploy.phase2", "jinja2"}),   # it renders the env file
-    (("status", "--json"), {"deploy.status", "pydantic"}),
+    (("deploy.phase2", "--dry-run", "--json"), {"deploy.phases.phase2", "jinja2"}),   # it renders the env file
+    (("status", "--json"), {"deploy.operate.status", "pydantic"}),
 ], ids=["deploy.phase2 --dry-run", "status"])
 def test_a_task_on_local_hosts_loads_no_ssh_http_or_jwt_library(tmp_path, argv, needed):
     """A dry run checks that a smoke token can be had; it mints none (PyJWT loads cryptography)."""
@@ -125,7 +125,7 @@ def test_a_probe_loads_its_http_client_before_it_times_an_answer():
     before its clock starts - or the first round's answers carry the import (threads waiting on the
     import lock: p95 600 ms, seen failing the demo's gate). The fake fetch asks at its first call."""
     code = ("import sys\n"
-            "from deploy import metrics_gate, gates\n"
+            "from deploy.gates import metrics as metrics_gate, health as gates\n"
             "assert 'requests' not in sys.modules\n"
             "seen = []\n"
             "def fetch(url, timeout, headers, method):\n"

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from deploy import junit
+from deploy.output import junit
 from deploy.secrets import Secret
 
 CASES = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from deploy import lb_leftovers as ll
+from deploy.lb import leftovers as ll
 from deploy.errors import StepFailed
 
 STATE = """1

@@ -8,7 +8,7 @@ import sqlglot
 
 from deploy.db import hold
 from deploy.db import lock
-from deploy.tasks.lock import describe_state
+from deploy.cli.tasks.lock import describe_state
 
 
 def test_pg_key_parts_recombine_to_the_advisory_key():

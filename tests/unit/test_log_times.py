@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from deploy.errors import ConfigError
-from deploy.log_times import SinceFilter, parse_since, stamp
+from deploy.operate.log_times import SinceFilter, parse_since, stamp
 
 NOW = datetime(2026, 12, 1, 20, 30, tzinfo=timezone.utc)
 UTC = timezone.utc

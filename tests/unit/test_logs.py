@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from deploy import logs
-from deploy.config import Environment
+from deploy.operate import logs
+from deploy.config.environment import Environment
 from deploy.errors import ConfigError
 from deploy.process import Pm2, Supervisor, Systemd
 from deploy.process.base import Program
@@ -200,7 +200,7 @@ def test_printer_json_lines():
 
 def test_grep_filter():
     from deploy.errors import ConfigError
-    from deploy.tasks.operate import line_filter
+    from deploy.cli.tasks.operate import line_filter
 
     wanted = line_filter(r"GET /api/v1/\w+ 5\d\d")
     assert wanted("h", "x GET /api/v1/ratings 503 12ms") and not wanted("h", "x GET /api/v1/ratings 200 3ms")
@@ -210,7 +210,7 @@ def test_grep_filter():
 
 
 def test_since_and_grep_together_per_host():
-    from deploy.tasks.operate import LineFilter
+    from deploy.cli.tasks.operate import LineFilter
 
     now = datetime(2026, 12, 1, 20, 0, tzinfo=timezone.utc)
     wanted = LineFilter("boom", "10m", now=now)

@@ -1,4 +1,4 @@
-"""The metrics gate (deploy/metrics_gate.py): the verdict, the probe's summary and pacing, the
+"""The metrics gate (deploy/gates/metrics.py): the verdict, the probe's summary and pacing, the
 Prometheus answer parser and the spec - with fake clocks and fake answers, no network."""
 
 import json
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy import metrics_gate as mg
+from deploy.gates import metrics as mg
 from deploy.errors import ConfigError
-from deploy.gates import Answer
-from deploy.metrics_gate import GateSettings, Measurement, ProbeSample, ProbeTarget
+from deploy.gates.health import Answer
+from deploy.gates.metrics import GateSettings, Measurement, ProbeSample, ProbeTarget
 
 GATE = GateSettings()      # defaults: < 1% errors, p95 < 500 ms, at least 20 samples
 

@@ -1,10 +1,10 @@
 """The Node API's flag bucketing is tested (npm test) against test-fixtures/buckets.json; this
-holds that file to deploy/rollout.py's bucket on the same ids, so both sides answer alike."""
+holds that file to deploy/flag/rollout.py's bucket on the same ids, so both sides answer alike."""
 
 import json
 from pathlib import Path
 
-from deploy.rollout import bucket
+from deploy.flag.rollout import bucket
 
 FIXTURE = Path(__file__).resolve().parents[2] / "examples" / "marketplace-node" / "test-fixtures" / "buckets.json"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from deploy import notify
-from deploy.config import Environment
+from deploy.output import notify
+from deploy.config.environment import Environment
 from deploy.secrets import Secret
 
 HOOK_URL = "https://hooks.slack.example/services/T000/B000/notify-unit-token"

@@ -1,4 +1,4 @@
-"""The flag on the hosts (deploy/flag.py): the exact commands, the parser, the health check of the
+"""The flag on the hosts (deploy/flag/units.py): the exact commands, the parser, the health check of the
 served value, and a rolling change with fake units - who changes, who is put back, in what order."""
 
 import json
@@ -7,11 +7,11 @@ from contextlib import contextmanager
 
 import pytest
 
-from deploy import flag
+from deploy.flag import units as flag
 from deploy.commands.release import AppLayout
 from deploy.errors import StepFailed
-from deploy.gates import Answer, GateResult, health_verdict
-from deploy.rollout import FlagState
+from deploy.gates.health import Answer, GateResult, health_verdict
+from deploy.flag.rollout import FlagState
 
 LAYOUT = AppLayout("/srv/marketplace", "web")
 
@@ -86,7 +86,7 @@ class FakeFleet:
         self.hosts = [FakeHost(n) for n in names]
 
     def run(self, work, hosts, size, max_fail, on_batch=None):
-        from deploy.hosts import FleetResult, _attempt, batches
+        from deploy.hosts.fleet import FleetResult, _attempt, batches
         result, failures = FleetResult(), 0
         for group in batches(hosts, size):
             outcomes = [_attempt(work, h) for h in group]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.config import Pm2App
-from deploy.gates import GateResult, HealthPolicy
+from deploy.config.environment import Pm2App
+from deploy.gates.health import GateResult, HealthPolicy
 from deploy.process import Pm2
 from deploy.process.base import Program
 from deploy.process.pm2 import CWD_MARK, parse_workers

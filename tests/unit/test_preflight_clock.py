@@ -2,8 +2,8 @@
 
 import pytest
 
-from deploy.facts import SEPARATOR, parse_facts
-from deploy.preflight import clock_item, clock_skew
+from deploy.hosts.facts import SEPARATOR, parse_facts
+from deploy.preflight.checklist import clock_item, clock_skew
 
 DF = "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 2048000 1024000 1024000 50% /srv\n"
 

@@ -8,10 +8,12 @@ import posixpath
 
 import pytest
 
-from deploy import config, preflight, process
-from deploy.facts import SEPARATOR
-from deploy.hosts import FleetResult, HostOutcome
-from deploy.preflight_spec import PreflightSpec
+from deploy.config import environment as config
+from deploy.preflight import checklist as preflight
+from deploy import process
+from deploy.hosts.facts import SEPARATOR
+from deploy.hosts.fleet import FleetResult, HostOutcome
+from deploy.preflight.spec import PreflightSpec
 from tests.support.envs import REPO
 
 MEMINFO = "MemTotal: 24576000 kB\nMemAvailable: 20480000 kB\n"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from deploy.preflight_spec import EnvRule, check_value, database_url_problem
+from deploy.preflight.spec import EnvRule, check_value, database_url_problem
 
 
 @pytest.mark.parametrize("url", [

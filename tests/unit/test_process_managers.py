@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from deploy.config import ProcessSettings
+from deploy.config.environment import ProcessSettings
 from deploy.process import Pm2, Supervisor, Systemd, for_settings
 from deploy.process.base import Program
 from deploy.process.supervisor import rpc_source

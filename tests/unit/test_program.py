@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deploy import __version__
-from deploy.program import (NAME, DeployProgram, describe_parse_error, environment_given, envelope,
+from deploy.cli.program import (NAME, DeployProgram, describe_parse_error, environment_given, envelope,
                             json_requested, program)
 
 
@@ -59,19 +59,19 @@ def test_program_is_the_project_collection_and_version():
 
 
 def test_root_is_the_flag_else_what_config_finds_else_the_current_folder(tmp_path):
-    from deploy.program import choose_root
+    from deploy.cli.program import choose_root
 
     project = tmp_path / "p"
     (project / "environments").mkdir(parents=True)
     (project / "sub").mkdir()
     assert choose_root(str(project / "sub" / ".."), tmp_path, {}) == str(project)
-    assert choose_root(None, project / "sub", {}) is None          # deploy.config finds p/ upward
+    assert choose_root(None, project / "sub", {}) is None          # deploy.config.environment finds p/ upward
     assert choose_root(None, tmp_path, {"DEPLOY_ROOT": "/x"}) is None
     assert choose_root(None, tmp_path, {}) == str(tmp_path)
 
 
 def test_a_projects_own_files_win_over_the_shipped_ones(tmp_path):
-    from deploy.shipped import CHECKOUT, project_path, shipped
+    from deploy.config.shipped import CHECKOUT, project_path, shipped
 
     assert shipped("checks/smoke.yaml") == CHECKOUT / "checks" / "smoke.yaml"    # a checkout
     assert project_path(tmp_path, "checks/smoke.yaml") == shipped("checks/smoke.yaml")

@@ -6,7 +6,7 @@ import threading
 
 from rich.console import Console
 
-from deploy import progress
+from deploy.output import progress
 
 
 class Tty(io.StringIO):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy import metrics_gate
+from deploy.gates import metrics as metrics_gate
 from deploy.errors import ConfigError
 from deploy.monitoring import alert_catalog, alerts_spec, api_stats, metric_names, prom_rules, prometheus
 from deploy.monitoring.alerts_spec import AlertSpec

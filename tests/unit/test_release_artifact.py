@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import artifact, config
+from deploy.releases import artifact
+from deploy.config import environment as config
 from deploy.errors import ConfigError
 
 NOW = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -157,7 +158,7 @@ def counting_reads(monkeypatch) -> list[str]:
 
 
 def test_a_given_tarball_is_read_once_for_its_check_its_copy_and_the_hosts_disk_room(tmp_path, monkeypatch):
-    from deploy import disk_room
+    from deploy.releases import disk_room
     given = tmp_path / "ci.tar.gz"
     with tarfile.open(given, "w:gz") as tar:
         for name, size in (("dist/index.js", 3000), ("node_modules/x/a.js", 7000)):

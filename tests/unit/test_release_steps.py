@@ -3,10 +3,10 @@ file rendered with secrets only in the copy for the host."""
 
 from pathlib import Path
 
-from deploy import config
+from deploy.config import environment as config
 from deploy.commands.release import HostReleases
-from deploy.hosts import Result, put_command
-from deploy.releases import (REUSED, UPLOADED, Artifact, Exec, Upload, apply, env_values, health_url, layout_for, manager_for,
+from deploy.hosts.fleet import Result, put_command
+from deploy.releases.steps import (REUSED, UPLOADED, Artifact, Exec, Upload, apply, env_values, health_url, layout_for, manager_for,
                              program_for, render_env, restart_steps, revert_steps, switch_steps,
                              upload_steps)
 from deploy.secrets import Secret

@@ -1,4 +1,4 @@
-"""The flag's stage policy, soak gates and reference bucketing (deploy/rollout.py), no I/O."""
+"""The flag's stage policy, soak gates and reference bucketing (deploy/flag/rollout.py), no I/O."""
 
 import importlib.util
 from datetime import datetime, timedelta, timezone
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy import rollout
+from deploy.flag import rollout
 from deploy.errors import ConfigError
-from deploy.rollout import FlagState, Move, bucket, in_rollout, murmur3_32, parse_stage, plan, soaks
+from deploy.flag.rollout import FlagState, Move, bucket, in_rollout, murmur3_32, parse_stage, plan, soaks
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = (10, 25, 50, 100)

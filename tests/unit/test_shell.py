@@ -39,7 +39,7 @@ def test_mask_hides_every_registered_secret_in_text():
 
 
 def test_json_output_masks_a_secret_that_json_would_escape():
-    from deploy.output import to_json
+    from deploy.output.console import to_json
     tricky = 'pa"ss\\wörd-42'
     Secret(tricky)
     text = to_json({"error": f"login failed: {tricky}", "nested": [{"v": tricky}]})

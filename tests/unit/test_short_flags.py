@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from deploy.cli import SHORT_FLAGS, ContractTask
-from deploy.collection import namespace
+from deploy.cli.task import SHORT_FLAGS, ContractTask
+from deploy.cli.collection import namespace
 
 
 def short_flags(collection: Collection) -> dict[str, dict[str, str]]:

@@ -5,7 +5,9 @@ import textwrap
 
 import pytest
 
-from deploy import config, releases, side_by_side, slots
+from deploy.config import environment as config
+from deploy.releases import steps as releases, slots
+from deploy.engine import side_by_side
 from deploy.commands import haproxy as hx
 from deploy.commands import release as rc
 from deploy.commands.release import AppLayout

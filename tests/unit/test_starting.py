@@ -11,7 +11,7 @@ import pytest
 from deploy.commands.shell import cmd
 from deploy.engine import starting
 from deploy.errors import StepFailed
-from deploy.releases import Exec
+from deploy.releases.steps import Exec
 
 RESTART = Exec(cmd("python3", "supervisor_rpc.py", "restart", "api"), "restart")
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from deploy.db.journal import Event
 from deploy.process.base import ProcessState
-from deploy.status import HostStatus, Served
-from deploy.unfinished import unfinished_runs
+from deploy.operate.status import HostStatus, Served
+from deploy.operate.unfinished import unfinished_runs
 
 T0 = datetime(2026, 12, 1, 12, 0, 0)
 
@@ -72,7 +72,7 @@ def test_a_finished_rollback_settles_a_killed_deploy_but_an_unrelated_phase_does
 
 
 def test_a_process_serving_another_flag_than_its_env_file_is_a_problem():
-    from deploy.rollout import FlagState
+    from deploy.flag.rollout import FlagState
 
     url = "http://10.0.0.2:3000/health"
     at = {10: FlagState(True, 10), 25: FlagState(True, 25)}

@@ -2,7 +2,8 @@
 serves (its process, env file, port and LB server), not on the app's base program; the context
 picks it where the app switches side by side."""
 
-from deploy import flag, slots
+from deploy.flag import units as flag
+from deploy.releases import slots
 from deploy.commands.shell import cmd
 from deploy.engine import workers
 from deploy.engine.context import AppContext
@@ -10,9 +11,9 @@ from deploy.engine.runs import HostRun
 from deploy.engine.steps import lines
 from deploy.engine.strategy import InPlace, SideBySide
 from deploy.engine.turn import Turn
-from deploy.gates import GateResult
-from deploy.releases import Exec
-from deploy.rollout import FlagState
+from deploy.gates.health import GateResult
+from deploy.releases.steps import Exec
+from deploy.flag.rollout import FlagState
 from tests.unit.test_engine import RecordingHost, RecordingLB
 from tests.unit.test_release_steps import R2, environment
 
@@ -94,7 +95,7 @@ def test_the_flag_is_read_and_written_in_the_env_file_given(tmp_path):
 
 
 def test_a_release_turn_boots_beside_then_moves_the_lb(tmp_path):
-    """What deploy.side_by_side applies to a host whose green slot serves (and --dry-run prints)."""
+    """What deploy.engine.side_by_side applies to a host whose green slot serves (and --dry-run prints)."""
     ctx = side_by_side(tmp_path)
     r = on(ctx, "green")
     r.previous = "20240101120000-abc1234"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploy.config import Environment, HostConfig
+from deploy.config.environment import Environment, HostConfig
 from deploy.errors import ConfigError
 from deploy.engine.targets import names, select
 

@@ -20,7 +20,7 @@ from deploy.db.scripts import BEGIN, COMMIT, ROLLBACK
 from deploy.diagnose import probes
 from deploy.errors import ConfigError
 from deploy.monitoring import queries, sqlparams
-from deploy.traffic import COMPLETED_PAIRS
+from deploy.demo.traffic import COMPLETED_PAIRS
 from tests.support import strict
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from deploy.commands import release as rc
-from deploy.config import HostConfig
+from deploy.config.environment import HostConfig
 from deploy.errors import StepFailed
-from deploy.hosts import LocalHost
-from deploy.releases import REUSED, UPLOADED, Artifact, Exec, Upload, batch, prepare_and_check, send
+from deploy.hosts.fleet import LocalHost
+from deploy.releases.steps import REUSED, UPLOADED, Artifact, Exec, Upload, batch, prepare_and_check, send
 
 SECRET = "s3cret-" + "x" * 30
 

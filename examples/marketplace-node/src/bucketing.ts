@@ -1,4 +1,4 @@
-// The feature flag's gradual rollout, identical to deploy/rollout.py and the Python stand-in:
+// The feature flag's gradual rollout, identical to deploy/flag/rollout.py and the Python stand-in:
 // murmur3 (x86, 32-bit, seed 0) of "<flag>:<userId>" (UTF-8), % 100 + 1; a user is in when that
 // is <= the percentage, so raising the percentage only adds users (as Unleash does).
 

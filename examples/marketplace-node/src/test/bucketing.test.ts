@@ -1,5 +1,5 @@
-// The flag's bucketing gives exactly what deploy/rollout.py gives: test-fixtures/buckets.json is
-// written from deploy.rollout.bucket, and tests/unit/test_marketplace_node.py holds it to that.
+// The flag's bucketing gives exactly what deploy/flag/rollout.py gives: test-fixtures/buckets.json is
+// written from deploy.flag.rollout.bucket, and tests/unit/test_marketplace_node.py holds it to that.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -9,7 +9,7 @@ import { bucket, inRollout, murmur3_32 } from "../bucketing.js";
 const rows: { flag: string; userId: string | number; bucket: number }[] =
   JSON.parse(readFileSync(path.join(__dirname, "..", "..", "test-fixtures", "buckets.json"), "utf8"));
 
-test("the same buckets as deploy/rollout.py", () => {
+test("the same buckets as deploy/flag/rollout.py", () => {
   assert.ok(rows.length > 200);
   for (const row of rows) assert.equal(bucket(row.flag, row.userId), row.bucket, `${row.flag}:${row.userId}`);
 });

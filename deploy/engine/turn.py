@@ -49,8 +49,13 @@ class Turn:
         self.pid = pid               # read the app's pid around the restart (invoke restart)
         self.explain = explain       # a failed start or gate carries the app's last error-log line
         self.starting: starting.Starting | None = None   # a restart still running beside its gate
+        self.program = ctx.program   # the process the steps restart and gate (set by apply)
 
     def apply(self, steps: list) -> None:
+        # the process these steps restart and gate: a slot's own program side by side (its own
+        # error log), else the app's
+        self.program = next((s.program for s in steps if isinstance(s, HealthGate) and s.program),
+                            self.ctx.program)
         for step in steps:
             APPLIERS[type(step)](self, step)
         if self.starting is not None:    # a restart no gate followed: its own verdict
@@ -70,7 +75,7 @@ class Turn:
         if not self.explain:
             yield
             return
-        with explained(self.host, self.ctx.program, notes):
+        with explained(self.host, self.program, notes):
             yield
 
 

@@ -2,6 +2,7 @@
 place they are applied (Turn, against a recording host and load balancer), what an undo puts back
 after a failed gate, and the one result type."""
 
+import dataclasses
 from types import SimpleNamespace
 
 import pytest
@@ -143,6 +144,29 @@ def test_an_undo_that_fails_its_gate_says_so(tmp_path, monkeypatch):
     gates_answer(monkeypatch, BAD)
     with pytest.raises(StepFailed, match=f"api-1: back on {R1} but status 500"):
         undo(ctx, host, r, with_env=True)
+
+
+class TailingHost(RecordingHost):
+    """Its error logs' last line is the log's own name: which log was read shows in the error."""
+
+    def run(self, command, timeout=None, check=True):
+        text = str(command)
+        self.commands.append(text)
+        logs = [word for word in text.split() if word.endswith(".err.log")]
+        return SimpleNamespace(stdout=f"died writing {logs[-1]}\n" if logs else "", stderr="", exit_code=0, ok=True)
+
+
+def test_a_failed_gate_quotes_the_error_log_of_the_process_it_gated(tmp_path, monkeypatch):
+    ctx = context(tmp_path, lb=False)
+    r = moving(ctx)
+    gates_answer(monkeypatch, BAD, BAD)
+    host = TailingHost(ctx.hosts[0])
+    with pytest.raises(StepFailed, match=r"last line of \S*/marketplace-api\.err\.log"):
+        Turn(ctx, host, r).apply([HealthGate(OK.url, R2, ctx.spec.health)])
+    slot = dataclasses.replace(ctx.program, process="marketplace-api-green")   # a side-by-side slot
+    with pytest.raises(StepFailed, match=r"last line of \S*/marketplace-api-green\.err\.log: "
+                                         r"died writing \S*/marketplace-api-green\.err\.log"):
+        Turn(ctx, host, r).apply([HealthGate(OK.url, R2, ctx.spec.health, program=slot)])
 
 
 def test_dry_run_prints_the_steps_a_turn_applies(tmp_path, monkeypatch):

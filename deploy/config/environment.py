@@ -386,6 +386,16 @@ class Environment(Model):
         return self
 
     @model_validator(mode="after")
+    def _only_the_api_has_a_second_slot(self) -> "Environment":
+        # the load balancer fronts the API only (phase 3 releases the web app in place, its
+        # context has no LB): a second slot elsewhere would be half used - refused, not ignored
+        for name, app in self.apps.items():
+            if name != "api" and app.alt_port is not None:
+                raise ValueError(f"apps.{name}.alt_port: only the API releases side by side (the load "
+                                 f"balancer fronts the API only); remove it")
+        return self
+
+    @model_validator(mode="after")
     def _pm2_settings_need_pm2(self) -> "Environment":
         for name, app in self.apps.items():
             if app.pm2 is not None and self.process.manager != "pm2":

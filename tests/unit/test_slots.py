@@ -58,6 +58,13 @@ def test_bad_settings_are_refused_at_load(tmp_path):
     env = load(tmp_path, "", "load_balancer: 127.0.0.1:9999\nswitch: side_by_side\n")
     with pytest.raises(ConfigError, match=r"apps.api.alt_port"):
         slots.check(env, "api", env.apps["api"])
+    web = textwrap.dedent(BASE) + ("  web:\n    process: marketplace-web\n    role: api\n    source: src\n"
+                                   "    start: python -m web --env-file {env_file}\n    port: 3100\n    alt_port: 3101\n")
+    (tmp_path / "environments" / "t.yaml").write_text(web + "load_balancer: 127.0.0.1:9999\n")
+    with pytest.raises(ConfigError, match=r"apps.web.alt_port: only the API releases side by side"):
+        config.load("t", root=tmp_path)
+    (tmp_path / "environments" / "t.yaml").write_text(web.replace("    alt_port: 3101\n", ""))
+    assert "web" in config.load("t", root=tmp_path).apps
 
 
 def test_slots_and_their_programs(tmp_path):

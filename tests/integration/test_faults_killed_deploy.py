@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 
 from tests.integration.test_phase2_support import APP_DIR, journal_events, make_project, wait_for
 
@@ -27,7 +26,13 @@ def kill_after_second_switch(project, *args: str) -> None:
         proc.stdout.close()
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
-    time.sleep(3)   # let a restart the killed client had already sent over SSH finish on its host
+    # a restart the killed client had already sent over SSH goes on on its host: wait until no
+    # host's API is starting, twice in a row (a restart's stop and start are one helper's, moments
+    # apart) - a fixed 3 s was too short on a busy machine (the process still STARTING: CI failed)
+    calm = []
+    wait_for(lambda: calm.append(not any(row.get("apps", {}).get("api", {}).get("state") == "starting"
+                                         for row in status(project)[1]["hosts"])) or calm[-2:] == [True, True],
+             timeout=90, interval=0.3)
 
 
 def status(project) -> tuple[int, dict]:

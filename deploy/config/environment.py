@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from dotenv import dotenv_values
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -500,7 +499,11 @@ def validate(model: type[BaseModel], data: Any, shown: str) -> Any:
 def _variables(root: Path) -> dict[str, str]:
     """The values ${VAR} can take: .env beside the project, overridden by the process environment."""
     dotenv_file = root / ".env"
-    values = {k: v for k, v in dotenv_values(dotenv_file).items() if v is not None} if dotenv_file.is_file() else {}
+    values: dict[str, str] = {}
+    if dotenv_file.is_file():
+        from dotenv import dotenv_values  # here: python-dotenv loads logging and more, a project without .env needs none
+
+        values = {k: v for k, v in dotenv_values(dotenv_file).items() if v is not None}
     values.update(os.environ)
     return values
 

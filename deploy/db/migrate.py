@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from deploy.db import history, tsql_guard
+from deploy.db import history
 from deploy.db.connect import Database, QueryFailed, has_table
 from deploy.db.migrations import (AppliedRow, Migration, MigrationState, discover, folder_for, pending,
                                   refuse_drift, states, to_roll_back)
@@ -44,6 +44,8 @@ def status(db: Database, sql_root: Path) -> list[MigrationState]:
     T-SQL files with another dialect's syntax are refused here, before any backup or change."""
     found = discover(folder_for(sql_root, db.dialect))
     if db.dialect == "mssql":
+        from deploy.db import tsql_guard  # here: its patterns compile on import, only T-SQL files need them
+
         for m in found:
             tsql_guard.refuse(m.up_sql, f"sql/mssql/migrations/{m.filename}")
             tsql_guard.refuse(m.down_sql, f"sql/mssql/migrations/{m.down_filename}")

@@ -118,6 +118,27 @@ def test_a_task_on_local_hosts_loads_no_ssh_http_or_jwt_library(tmp_path, argv, 
                      env={"DEPLOY_ROOT": str(REPO), "JWT_SECRET": "s" * 40})
     assert needed <= modules
     assert tops(modules, ("paramiko", "fabric", "requests", "urllib3", "jwt", "cryptography")) == []
+    # the T-SQL guard compiles ~30 patterns on import: only a database of dialect mssql loads it
+    assert "deploy.db.connect" in modules and "deploy.db.tsql_guard" not in modules
+
+
+def test_python_dotenv_loads_only_for_a_project_with_a_dotenv_file(tmp_path):
+    """${VAR}s come from the process environment (CI) or .env beside the project (the demo):
+    python-dotenv (and the logging it imports) loads only when there is a .env to read."""
+    code = ("import sys; from pathlib import Path\n"
+            "from deploy.config.environment import _variables\n"
+            "values = _variables(Path(sys.argv[1]))\n"
+            "print('dotenv' in sys.modules, repr(values.get('FROM_DOTENV')))\n")
+
+    def run(root) -> str:
+        proc = subprocess.run([sys.executable, "-c", code, str(root)], cwd=REPO, capture_output=True, text=True,
+                              timeout=120, env={k: v for k, v in os.environ.items() if k != "FROM_DOTENV"})
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    assert run(tmp_path) == "False None"
+    (tmp_path / ".env").write_text("FROM_DOTENV='read by dotenv'\n")
+    assert run(tmp_path) == "True 'read by dotenv'"
 
 
 def test_a_probe_loads_its_http_client_before_it_times_an_answer():

@@ -9,6 +9,9 @@ deploy.process.supervisor sends this file's text as `python3 -I -S -c <text> ACT
                                            waited for until supervisord calls it RUNNING (it stayed
                                            up startsecs) - or the start failed
     stop NAME CONF SOCKET                  NAME stopped
+    status CONF SOCKET                     every program, one line each (getAllProcessInfo):
+                                           GROUP:NAME <tab> STATE <tab> PID <tab> DESCRIPTION
+                                           (supervisorctl status's columns; PID 0: none)
 
 One interpreter where `supervisorctl` took four (pid, reread, update, restart: ~0.25 s of CPU each,
 importing supervisor), and every wait done by asking supervisord every POLL seconds: supervisorctl's
@@ -16,7 +19,7 @@ wait is a deferred answer that supervisord's main loop looks at when it wakes - 
 while the program is quiet - and each question here wakes it. The start is judged as
 supervisorctl judges it (supervisor.rpcinterface.startProcess): an error when the process exited
 before startsecs (`spawn error`, with supervisord's reason) or left STARTING otherwise.
-Exit codes: 0 done, 1 failed (said on stderr), 2 supervisord not reachable (stop only).
+Exit codes: 0 done, 1 failed (said on stderr), 2 supervisord not reachable (stop, status).
 """
 
 import http.client
@@ -145,9 +148,25 @@ def daemon(rpc, conf, supervisord):
     return True
 
 
+def status(rpc, conf):
+    """What `supervisorctl status` shows, tab-separated (a description holds spaces); one question."""
+    try:
+        everything = rpc.getAllProcessInfo()
+    except OSError as exc:
+        print(f"supervisord is not running ({conf}): {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    for info in everything:
+        name = info["name"] if info["group"] == info["name"] else f"{info['group']}:{info['name']}"
+        description = " ".join(info["description"].split())   # one line, no tab
+        print(f"{name}\t{info['statename']}\t{info['pid']}\t{description}")
+    return 0
+
+
 def main(argv):
     # line by line, also into a pipe: a caller reading both streams as one sees them in order
     sys.stdout.reconfigure(line_buffering=True)
+    if argv[:1] == ["status"]:
+        argv = [argv[0], "", *argv[1:]]     # status names no program
     action, name, conf, sock = argv[:4]
     rpc = xmlrpc.client.ServerProxy("http://localhost", transport=UnixTransport(sock)).supervisor
     try:
@@ -159,6 +178,8 @@ def main(argv):
             update(rpc)
             start(rpc, name)
             print(f"{name}: started")
+        elif action == "status":
+            return status(rpc, conf)
         elif action == "stop":
             try:
                 rpc.getPID()

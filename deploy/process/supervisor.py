@@ -4,8 +4,8 @@ The daemon's files live beside its config (`supervisor_conf`, by default
 <deploy_to>/supervisor/supervisord.conf): the unix socket, pidfile, log, and programs/*.conf.
 Restart, stop and status talk to supervisord's XML-RPC over that socket from one short stdlib-only
 process (deploy/process/supervisor_rpc.py, run by the python3 beside supervisord: `bin_dir`, else
-the PATH's: ~0.08 s of CPU where supervisorctl, importing supervisor, takes ~0.15); logs go
-through supervisorctl.
+the PATH's: ~0.08 s of CPU where supervisorctl, importing supervisor, takes ~0.15), and so do
+logs (what `supervisorctl tail` reads). supervisorctl stays the operator's console beside it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from deploy.commands.shell import OR, Command, Op, Script, chain, cmd
+from deploy.commands.shell import OR, Command, Op, Script, cmd
 from deploy.process.base import ConfigFile, ProcessManager, ProcessState, Program
 from deploy.process.templates import render
 
@@ -27,7 +27,7 @@ QUIET = Op(">/dev/null 2>&1")
 
 
 MAX_SOCKET_PATH = 100   # sun_path holds 108 bytes; keep a margin
-LOG_LINE_BYTES = 1024   # bytes asked of `supervisorctl tail` per wanted line
+LOG_LINE_BYTES = 1024   # bytes of each log asked of supervisord per wanted line
 LOG_SEPARATOR = "@@deploy-logs-stderr@@"
 
 
@@ -52,7 +52,7 @@ class Supervisor(ProcessManager):
         self.conf = conf
         self.bin_dir = bin_dir
         self.binary = self._bin("supervisorctl")
-        self.helpers = (self._bin("python3"),)     # runs supervisor_rpc.py (restart, stop, status)
+        self.helpers = (self._bin("python3"),)     # runs supervisor_rpc.py (restart, stop, status, logs)
 
     def _bin(self, name: str) -> str:
         return posixpath.join(self.bin_dir, name) if self.bin_dir else name
@@ -108,9 +108,6 @@ class Supervisor(ProcessManager):
             )
         return states
 
-    def daemon_down(self, stdout: str) -> bool:
-        return any(s in stdout for s in ("refused connection", "no such file", "SHUTDOWN_STATE"))
-
     # -- change ----------------------------------------------------------------------------------
     def directories(self, program: Program) -> list[str]:
         return [self.programs_dir, program.log_dir]
@@ -141,21 +138,20 @@ class Supervisor(ProcessManager):
         return self.rpc("stop", program.process, self.conf, self.socket)
 
     # -- logs ------------------------------------------------------------------------------------
-    # `supervisorctl tail -N` counts bytes, not lines: ask for enough bytes for N lines of each
-    # stream and keep the last N lines here. `supervisorctl tail -f` starts at a fixed last 1 KB
-    # per stream (a cut first line; no --lines), so following reads the files supervisord writes
-    # (the program file names them) with `tail -F`, which also survives supervisord's rotation.
+    # supervisord's log reads (readProcessStdoutLog, as `supervisorctl tail -N`) count bytes, not
+    # lines: ask for enough bytes for N lines of each stream and keep the last N lines here.
+    # `supervisorctl tail -f` starts at a fixed last 1 KB per stream (a cut first line; no
+    # --lines), so following reads the files supervisord writes (the program file names them)
+    # with `tail -F`, which also survives supervisord's rotation.
     def log_command(self, program: Program, lines: int, follow: bool = False) -> Command:
         if follow:
             return self.follow_files_command(program, lines)
-        size = f"-{lines * LOG_LINE_BYTES}"
-        return chain([self.ctl("tail", size, program.process, "stdout"), cmd("echo", LOG_SEPARATOR),
-                      self.ctl("tail", size, program.process, "stderr")])
+        return self.rpc("tail", program.process, self.conf, self.socket, lines * LOG_LINE_BYTES, LOG_SEPARATOR)
 
     def log_lines(self, output: str, lines: int) -> list[str]:
         kept: list[str] = []
         for section in output.split(LOG_SEPARATOR + "\n"):
-            text = section.removesuffix("\n")   # supervisorctl ends what it prints with a newline
+            text = section.removesuffix("\n")   # supervisor_rpc.py ends each log with a newline
             found = text.splitlines()
             if found and len(text.encode()) >= lines * LOG_LINE_BYTES:
                 found = found[1:]   # the byte window cut the first line
@@ -163,9 +159,9 @@ class Supervisor(ProcessManager):
         return kept
 
     def log_error(self, program: Program, output: str, exit_code: int) -> str | None:
-        if self.daemon_down(output):
+        if exit_code == 2 or "SHUTDOWN_STATE" in output:
             return f"supervisord is not running ({self.conf})"
         for line in output.splitlines():
             if "ERROR (" in line:
-                return f"supervisorctl: {line.strip()}"
+                return f"supervisord: {line.strip()}"
         return super().log_error(program, output, exit_code)

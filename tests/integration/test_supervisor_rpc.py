@@ -143,3 +143,23 @@ def test_status_agrees_with_supervisorctl_and_says_when_nothing_runs(tmp_path, d
     assert states["app"].uptime is not None
     assert states["bad"].state == status(daemon, "bad") and states["bad"].pid is None
     assert "Exited too quickly" in states["bad"].detail
+
+
+def test_logs_are_supervisorctl_tails_of_both_streams(tmp_path, daemon):
+    app = program(tmp_path, "app", "sh -c 'echo out-1; echo err-1 >&2; echo out-2; exec sleep 600'")
+    install(daemon, app)
+    down = sh(daemon.log_command(app, 5))                    # no supervisord at all
+    assert daemon.log_error(app, down.stdout + down.stderr, down.returncode) == \
+        f"supervisord is not running ({daemon.conf})"
+    assert sh(chain(daemon.restart_commands(app))).returncode == 0
+
+    proc = sh(daemon.log_command(app, 5))
+
+    assert proc.returncode == 0, proc.stderr
+    assert daemon.log_error(app, proc.stdout, proc.returncode) is None
+    assert daemon.log_lines(proc.stdout, 5) == ["out-1", "out-2", "err-1"]
+    assert sh(daemon.ctl("tail", "app", "stdout")).stdout.split() == ["out-1", "out-2"]   # the judge agrees
+    other = program(tmp_path, "nothere", "sleep 1")
+    gone = sh(daemon.log_command(other, 5))
+    assert daemon.log_error(other, gone.stdout + gone.stderr, gone.returncode) == \
+        "supervisord: nothere: ERROR (no such process name)"

@@ -9,6 +9,12 @@ deploy.process.supervisor sends this file's text as `python3 -I -S -c <text> ACT
                                            waited for until supervisord calls it RUNNING (it stayed
                                            up startsecs) - or the start failed
     stop NAME CONF SOCKET                  NAME stopped
+    status CONF SOCKET                     every program, one line each (getAllProcessInfo):
+                                           GROUP:NAME <tab> STATE <tab> PID <tab> DESCRIPTION
+                                           (supervisorctl status's columns; PID 0: none)
+    tail NAME CONF SOCKET BYTES SEPARATOR  the last BYTES of NAME's stdout log, a SEPARATOR line,
+                                           the last BYTES of its stderr log (each as
+                                           `supervisorctl tail -BYTES NAME stdout|stderr` prints it)
 
 One interpreter where `supervisorctl` took four (pid, reread, update, restart: ~0.25 s of CPU each,
 importing supervisor), and every wait done by asking supervisord every POLL seconds: supervisorctl's
@@ -16,7 +22,7 @@ wait is a deferred answer that supervisord's main loop looks at when it wakes - 
 while the program is quiet - and each question here wakes it. The start is judged as
 supervisorctl judges it (supervisor.rpcinterface.startProcess): an error when the process exited
 before startsecs (`spawn error`, with supervisord's reason) or left STARTING otherwise.
-Exit codes: 0 done, 1 failed (said on stderr), 2 supervisord not reachable (stop only).
+Exit codes: 0 done, 1 failed (said on stderr), 2 supervisord not reachable (stop, status, tail).
 """
 
 import http.client
@@ -30,7 +36,7 @@ POLL = 0.05
 DEADLINE = 120.0    # seconds a stop or start may take (stopwaitsecs and startsecs are far shorter)
 STARTING, RUNNING = 10, 20
 STOPPED_STATES = (0, 100, 200)                  # STOPPED, EXITED, FATAL
-NOT_RUNNING, SPAWN_ERROR, ABNORMAL, FAILED, ALREADY_STARTED, BAD_NAME = 70, 50, 40, 30, 60, 10
+NOT_RUNNING, SPAWN_ERROR, ABNORMAL, FAILED, ALREADY_STARTED, BAD_NAME, NO_FILE = 70, 50, 40, 30, 60, 10, 20
 SAID = {10: "no such process", 20: "no such file", 21: "file is not executable", 30: "failed",
         40: "abnormal termination", 50: "spawn error", 60: "already started", 70: "not running",
         6: "supervisord is shutting down"}
@@ -145,9 +151,40 @@ def daemon(rpc, conf, supervisord):
     return True
 
 
+def status(rpc, conf):
+    """What `supervisorctl status` shows, tab-separated (a description holds spaces); one question."""
+    try:
+        everything = rpc.getAllProcessInfo()
+    except OSError as exc:
+        print(f"supervisord is not running ({conf}): {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    for info in everything:
+        name = info["name"] if info["group"] == info["name"] else f"{info['group']}:{info['name']}"
+        description = " ".join(info["description"].split())   # one line, no tab
+        print(f"{name}\t{info['statename']}\t{info['pid']}\t{description}")
+    return 0
+
+
+def tail(rpc, name, conf, size, separator):
+    """Both log windows, read before anything is printed: an error leaves no half answer."""
+    try:
+        out = rpc.readProcessStdoutLog(name, -int(size), 0)
+        err = rpc.readProcessStderrLog(name, -int(size), 0)
+    except OSError as exc:
+        print(f"supervisord is not running ({conf}): {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except xmlrpc.client.Fault as exc:   # supervisorctl's words (supervisor.supervisorctl do_tail)
+        said = {NO_FILE: "no log file", FAILED: "unknown error reading log", BAD_NAME: "no such process name"}
+        raise Failed(f"{name}: ERROR ({said.get(exc.faultCode, exc.faultString)})") from None
+    sys.stdout.buffer.write(f"{out}\n{separator}\n{err}\n".encode("utf-8", "replace"))
+    return 0
+
+
 def main(argv):
     # line by line, also into a pipe: a caller reading both streams as one sees them in order
     sys.stdout.reconfigure(line_buffering=True)
+    if argv[:1] == ["status"]:
+        argv = [argv[0], "", *argv[1:]]     # status names no program
     action, name, conf, sock = argv[:4]
     rpc = xmlrpc.client.ServerProxy("http://localhost", transport=UnixTransport(sock)).supervisor
     try:
@@ -159,6 +196,10 @@ def main(argv):
             update(rpc)
             start(rpc, name)
             print(f"{name}: started")
+        elif action == "status":
+            return status(rpc, conf)
+        elif action == "tail":
+            return tail(rpc, name, conf, *argv[4:6])
         elif action == "stop":
             try:
                 rpc.getPID()

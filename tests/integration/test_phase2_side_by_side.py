@@ -17,12 +17,14 @@ import yaml
 
 from deploy.commands import haproxy as hx
 from deploy.lb.admin import HAProxy
+from deploy.process import Supervisor
 from tests.integration import test_phase2_haproxy
 from tests.integration.test_phase2_haproxy import Load
 from tests.integration.test_phase2_support import APP_DIR, VENV_BIN, journal_events, make_project
 from tests.support import haproxy as lb
 
 CONF = "/srv/marketplace/supervisor/supervisord.conf"
+SUPERVISOR = Supervisor(CONF, bin_dir=str(VENV_BIN))
 
 
 @pytest.fixture(autouse=True)
@@ -92,8 +94,9 @@ def slot_of(host) -> str:
 
 
 def running(host, process: str) -> bool:
-    out = host.run(f"{VENV_BIN}/supervisorctl -c {CONF} status {process}", check=False).stdout
-    return "RUNNING" in out
+    """supervisord calls `process` RUNNING on the host (asked as `invoke status` asks)."""
+    res = host.run(SUPERVISOR.status_command([process]).render(), check=False)
+    return SUPERVISOR.state_of(SUPERVISOR.parse_status(res.stdout, res.returncode), process).running
 
 
 def version_on(host, port: int) -> str | None:

@@ -6,6 +6,7 @@ host runs them; supervisord's own view (supervisorctl status, its log) is the ju
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from deploy.commands.shell import chain
 from deploy.process import Supervisor
 from deploy.process.base import Program
+from deploy.process.supervisor import _STATES
 
 BIN = str(Path(sys.prefix) / "bin")
 
@@ -45,13 +47,23 @@ def sh(command) -> subprocess.CompletedProcess:
     return subprocess.run(["/bin/sh", "-c", command.render()], capture_output=True, text=True, timeout=120)
 
 
+def ctl_status(sv: Supervisor, name: str) -> tuple[str, int | None]:
+    """supervisorctl's own view (the judge, apart from the product's status path): its
+    `NAME  STATE  pid N, uptime ...` line, as (state in the product's words, pid)."""
+    for line in sh(sv.ctl("status", name)).stdout.splitlines():
+        words = line.split()
+        if words and words[0] == name:
+            found = re.search(r"pid (\d+),", line)
+            return _STATES[words[1]], int(found.group(1)) if found else None
+    return "absent", None
+
+
 def status(sv: Supervisor, name: str) -> str:
-    out = sh(sv.ctl("status", name)).stdout
-    return sv.parse_status(out, 0)[name].state if name in out else "absent"
+    return ctl_status(sv, name)[0]
 
 
 def pid(sv: Supervisor, name: str) -> int | None:
-    return sv.parse_status(sh(sv.ctl("status", name)).stdout, 0)[name].pid
+    return ctl_status(sv, name)[1]
 
 
 def test_restart_starts_supervisord_then_restarts_the_program(tmp_path, daemon):
@@ -110,3 +122,44 @@ def test_stop_stops_and_says_when_nothing_runs(tmp_path, daemon):
     assert status(daemon, "app") == "stopped"
     again = sh(daemon.stop_command(app))
     assert again.returncode == 1 and "app: ERROR (not running)" in again.stderr
+
+
+def test_status_agrees_with_supervisorctl_and_says_when_nothing_runs(tmp_path, daemon):
+    app, bad = program(tmp_path, "app", "sleep 600"), program(tmp_path, "bad", "sh -c 'exit 3'")
+    down = sh(daemon.status_command([]))                     # no supervisord at all
+    assert down.returncode == 2 and "supervisord is not running" in down.stderr
+    assert daemon.parse_status(down.stdout + down.stderr, down.returncode) == {}
+    install(daemon, app)
+    assert sh(chain(daemon.restart_commands(app))).returncode == 0
+    install(daemon, bad)
+    assert sh(chain(daemon.restart_commands(bad))).returncode == 1
+
+    proc = sh(daemon.status_command([]))
+
+    assert proc.returncode == 0, proc.stderr
+    states = daemon.parse_status(proc.stdout, proc.returncode)
+    assert set(states) == {"app", "bad"}
+    assert states["app"].state == "running" and states["app"].pid == pid(daemon, "app")   # supervisorctl's pid
+    assert states["app"].uptime is not None
+    assert states["bad"].state == status(daemon, "bad") and states["bad"].pid is None
+    assert "Exited too quickly" in states["bad"].detail
+
+
+def test_logs_are_supervisorctl_tails_of_both_streams(tmp_path, daemon):
+    app = program(tmp_path, "app", "sh -c 'echo out-1; echo err-1 >&2; echo out-2; exec sleep 600'")
+    install(daemon, app)
+    down = sh(daemon.log_command(app, 5))                    # no supervisord at all
+    assert daemon.log_error(app, down.stdout + down.stderr, down.returncode) == \
+        f"supervisord is not running ({daemon.conf})"
+    assert sh(chain(daemon.restart_commands(app))).returncode == 0
+
+    proc = sh(daemon.log_command(app, 5))
+
+    assert proc.returncode == 0, proc.stderr
+    assert daemon.log_error(app, proc.stdout, proc.returncode) is None
+    assert daemon.log_lines(proc.stdout, 5) == ["out-1", "out-2", "err-1"]
+    assert sh(daemon.ctl("tail", "app", "stdout")).stdout.split() == ["out-1", "out-2"]   # the judge agrees
+    other = program(tmp_path, "nothere", "sleep 1")
+    gone = sh(daemon.log_command(other, 5))
+    assert daemon.log_error(other, gone.stdout + gone.stderr, gone.returncode) == \
+        "supervisord: nothere: ERROR (no such process name)"

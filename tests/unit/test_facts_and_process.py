@@ -2,7 +2,8 @@
 
 from deploy.hosts.facts import SEPARATOR, facts_command, parse_df, parse_facts, parse_meminfo
 from deploy.process.pm2 import Pm2, extract_json_array
-from deploy.process.supervisor import Supervisor
+from deploy.process.base import ProcessState
+from deploy.process.supervisor import Supervisor, rpc_source
 from deploy.process.systemd import Systemd
 
 MEMINFO = """MemTotal:       24576000 kB
@@ -36,22 +37,59 @@ def test_facts_command_quotes_the_path():
     assert "/srv/x y" in text and "nproc" in text
 
 
+# what supervisor_rpc.py status prints: supervisorctl status's columns, by tabs
+STATUS = ("marketplace-api\tRUNNING\t4242\tpid 4242, uptime 0:05:01\n"
+          "marketplace-web\tSTOPPED\t0\tNov 24 01:02 PM\n"
+          "other:worker_00\tFATAL\t0\tExited too quickly (process log may have details)\n"
+          "marketplace-api-green\tBACKOFF\t0\tExited too quickly (process log may have details)\n"
+          "long\tRUNNING\t7\tpid 7, uptime 2 days, 3:04:05\n")
+
+
 def test_supervisor_status_parsing():
-    out = """marketplace-api                  RUNNING   pid 4242, uptime 0:05:01
-marketplace-web                  STOPPED   Nov 24 01:02 PM
-other:worker_00                  FATAL     Exited too quickly (process log may have details)
-"""
-    states = Supervisor("/etc/s.conf").parse_status(out, 3)
-    assert states["marketplace-api"].state == "running" and states["marketplace-api"].pid == 4242
-    assert states["marketplace-api"].uptime == "0:05:01"
-    assert states["marketplace-web"].state == "stopped"
-    assert states["worker_00"].state == "fatal"
+    states = Supervisor("/etc/s.conf").parse_status(STATUS, 0)
+    assert states["marketplace-api"] == ProcessState("marketplace-api", "running", 4242, "0:05:01", "")
+    assert states["marketplace-web"] == ProcessState("marketplace-web", "stopped", None, None, "Nov 24 01:02 PM")
+    assert states["worker_00"].state == "fatal" and states["worker_00"].pid is None   # group:name -> name
+    assert states["worker_00"].detail == "Exited too quickly (process log may have details)"
+    assert states["marketplace-api-green"].state == "starting"
+    assert states["long"].uptime == "2 days, 3:04:05"
+    assert set(states) == {"marketplace-api", "marketplace-web", "worker_00", "marketplace-api-green", "long"}
+
+
+def test_supervisor_status_ignores_other_lines():
+    text = "a warning on stderr\nmarketplace-api\tRUNNING\tx\tpid x\nbad\tWHATEVER\t1\t\n" + STATUS
+    assert set(Supervisor("/c").parse_status(text, 0)) == set(Supervisor("/c").parse_status(STATUS, 0))
 
 
 def test_supervisor_daemon_down_is_empty():
-    out = "unix:///run/supervisor.sock no such file\n"
-    assert Supervisor("/c").parse_status(out, 4) == {}
-    assert Supervisor("/c").status_command([]).render() == "supervisorctl -c /c status"
+    down = "supervisord is not running (/c): No such file or directory\n"
+    assert Supervisor("/c").parse_status(down, 2) == {}
+    assert Supervisor("/c").parse_status("supervisord: SHUTDOWN_STATE\n", 1) == {}
+    assert Supervisor("/c").parse_status(STATUS, 1) == {}     # not a full answer: nothing trusted
+    assert str(Supervisor("/c").status_command([])) == \
+        "python3 -I -S -c <supervisor_rpc.py> status /c /supervisor.sock"
+
+
+def test_supervisor_rpc_status_prints_what_parse_status_reads(capsys):
+    """supervisor_rpc.py's status over getAllProcessInfo's answer (supervisor.rpcinterface's keys)."""
+    namespace: dict = {"__name__": "supervisor_rpc"}
+    exec(compile(rpc_source(), "supervisor_rpc.py", "exec"), namespace)
+
+    class Rpc:
+        def getAllProcessInfo(self):
+            return [
+                {"name": "marketplace-api", "group": "marketplace-api", "statename": "RUNNING", "state": 20,
+                 "pid": 4242, "description": "pid 4242, uptime 0:05:01", "spawnerr": ""},
+                {"name": "worker_00", "group": "other", "statename": "FATAL", "state": 200, "pid": 0,
+                 "description": "Exited too quickly\t(process log\nmay have details)", "spawnerr": "x"},
+            ]
+
+    assert namespace["status"](Rpc(), "/c") == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1] == "other:worker_00\tFATAL\t0\tExited too quickly (process log may have details)"
+    states = Supervisor("/c").parse_status(out, 0)
+    assert states["marketplace-api"] == ProcessState("marketplace-api", "running", 4242, "0:05:01", "")
+    assert states["worker_00"].detail == "Exited too quickly (process log may have details)"
 
 
 def test_pm2_jlist_with_banner_before_json():

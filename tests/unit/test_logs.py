@@ -3,6 +3,9 @@ host selection, line cleaning and the printed form."""
 
 import io
 import json
+import sys
+import types
+from unittest import mock
 from datetime import datetime, timezone
 
 import pytest
@@ -12,7 +15,7 @@ from deploy.config.environment import Environment
 from deploy.errors import ConfigError
 from deploy.process import Pm2, Supervisor, Systemd
 from deploy.process.base import Program
-from deploy.process.supervisor import LOG_LINE_BYTES, LOG_SEPARATOR
+from deploy.process.supervisor import LOG_LINE_BYTES, LOG_SEPARATOR, rpc_source
 from deploy.secrets import Secret
 
 PROGRAM = Program(
@@ -26,10 +29,10 @@ LOGS = "/srv/marketplace/api/shared/logs"
 # -- commands ---------------------------------------------------------------------------------------
 def test_supervisor_log_commands_exact():
     sv = Supervisor(CONF, "/opt/venv/bin")
-    ctl = f"/opt/venv/bin/supervisorctl -c {CONF}"
-    assert sv.log_command(PROGRAM, 100).render() == (
-        f"{ctl} tail -{100 * LOG_LINE_BYTES} marketplace-api stdout && echo {LOG_SEPARATOR} && "
-        f"{ctl} tail -{100 * LOG_LINE_BYTES} marketplace-api stderr")
+    # one stdlib python3 asks supervisord for both logs (as `supervisorctl tail -BYTES` does)
+    assert str(sv.log_command(PROGRAM, 100)) == (
+        f"/opt/venv/bin/python3 -I -S -c <supervisor_rpc.py> tail marketplace-api {CONF} "
+        f"/srv/marketplace/supervisor/supervisor.sock {100 * LOG_LINE_BYTES} {LOG_SEPARATOR}")
     # following reads the files the program file names (supervisorctl tail -f has no --lines)
     assert sv.log_command(PROGRAM, 20, follow=True).render() == (
         f"tail -q -n 20 -F {LOGS}/marketplace-api.out.log {LOGS}/marketplace-api.err.log")
@@ -89,36 +92,51 @@ def test_pm2_says_when_it_knows_no_such_process():
     assert Pm2().log_error(PROGRAM, "spawn pm2 ENOENT\n", 1) == "pm2: spawn pm2 ENOENT"
 
 
-def supervisor_output(out: str, err: str) -> str:
-    # supervisorctl prints what it read, then a newline of its own
-    return f"{out}\n{LOG_SEPARATOR}\n{err}\n"
+def supervisor_output(out: str, err: str, lines: int) -> str:
+    """What supervisor_rpc.py tail prints for these two logs when `lines` are wanted (its own code)."""
+    namespace: dict = {"__name__": "supervisor_rpc"}
+    exec(compile(rpc_source(), "supervisor_rpc.py", "exec"), namespace)
+
+    class Rpc:   # supervisord answers the byte window asked for
+        def readProcessStdoutLog(self, name, offset, length):
+            assert name == "marketplace-api" and offset < 0 and length == 0
+            return out[offset:]
+
+        def readProcessStderrLog(self, name, offset, length):
+            return err[offset:]
+
+    written = io.BytesIO()
+    stdout = types.SimpleNamespace(buffer=written)
+    with mock.patch.object(sys, "stdout", stdout):
+        assert namespace["tail"](Rpc(), "marketplace-api", CONF, str(lines * LOG_LINE_BYTES), LOG_SEPARATOR) == 0
+    return written.getvalue().decode()
 
 
 def test_supervisor_output_last_lines_of_each_stream():
     sv = Supervisor(CONF)
     out = "".join(f"out {i}\n" for i in range(1, 8))
     err = "err 1\nerr 2\n"
-    assert sv.log_lines(supervisor_output(out, err), 3) == ["out 5", "out 6", "out 7", "err 1", "err 2"]
-    assert sv.log_lines(supervisor_output("", ""), 3) == []
-    assert sv.log_error(PROGRAM, supervisor_output(out, err), 0) is None
+    assert sv.log_lines(supervisor_output(out, err, 3), 3) == ["out 5", "out 6", "out 7", "err 1", "err 2"]
+    assert sv.log_lines(supervisor_output("", "", 3), 3) == []
+    assert sv.log_error(PROGRAM, supervisor_output(out, err, 3), 0) is None
 
 
 def test_supervisor_drops_the_line_the_byte_window_cut():
     sv = Supervisor(CONF)
-    window = 2 * LOG_LINE_BYTES
     line = "x" * 1500 + "\n"
-    out = (line * 3)[-window:]            # what `tail -2048` returns: the first line is cut
-    lines = sv.log_lines(supervisor_output(out, ""), 2)
+    out = line * 3                        # the 2048-byte window cuts the first line it holds
+    lines = sv.log_lines(supervisor_output(out, "", 2), 2)
     assert lines == ["x" * 1500]          # the cut piece is not shown as a line
-    assert sv.log_lines(supervisor_output("short\n", ""), 2) == ["short"]
+    assert sv.log_lines(supervisor_output("short\n", "", 2), 2) == ["short"]
 
 
 def test_supervisor_errors():
     sv = Supervisor(CONF)
     assert sv.log_error(PROGRAM, "marketplace-api: ERROR (no such process name)\n", 1) == (
-        "supervisorctl: marketplace-api: ERROR (no such process name)")
-    down = f"unix://{CONF.rsplit('/', 1)[0]}/supervisor.sock no such file\n"
-    assert sv.log_error(PROGRAM, down, 4) == f"supervisord is not running ({CONF})"
+        "supervisord: marketplace-api: ERROR (no such process name)")
+    down = f"supervisord is not running ({CONF}): No such file or directory\n"
+    assert sv.log_error(PROGRAM, down, 2) == f"supervisord is not running ({CONF})"
+    assert sv.log_error(PROGRAM, "supervisord: SHUTDOWN_STATE\n", 1) == f"supervisord is not running ({CONF})"
 
 
 def test_systemd_output_without_journal_headers():

@@ -66,7 +66,9 @@ def test_supervisor_binaries_from_a_bin_dir():
     assert str(sv.restart_commands(PROGRAM)[0]) == (
         f"/work/main/.venv/bin/python3 -I -S -c <supervisor_rpc.py> restart marketplace-api {CONF} "
         f"/srv/marketplace/supervisor/supervisor.sock /work/main/.venv/bin/supervisord")
-    assert sv.status_command([]).render() == f"/work/main/.venv/bin/supervisorctl -c {CONF} status"
+    assert str(sv.status_command([])) == (
+        f"/work/main/.venv/bin/python3 -I -S -c <supervisor_rpc.py> status {CONF} "
+        f"/srv/marketplace/supervisor/supervisor.sock")
 
 
 def test_for_settings_reads_the_bin_dir():

@@ -38,7 +38,7 @@ MAX_LINES = 10_000
 })
 def logs(run: Run, app: str = "api", host: list = None, role: list = None, lines: str = None,
          follow: bool = False, grep: str = None, since: str = None):
-    """Show an app's logs from each host (pm2 logs / supervisorctl tail / journalctl), host-prefixed."""
+    """Show an app's logs from each host (pm2 logs / supervisord / journalctl), host-prefixed."""
     count = whole_number(lines, "lines", MAX_LINES if since and not follow else DEFAULT_LINES)
     if count > MAX_LINES:
         raise ConfigError(f"--lines must be at most {MAX_LINES}")

@@ -113,8 +113,101 @@ class _Lines:
         self.on_line(mask(raw.decode("utf-8", errors="replace").rstrip("\r")))
 
 
+class Session:
+    """A helper kept running on a host that answers each line it reads with one line (e.g.
+    deploy/process/pm2_workers.js for a health gate): one start instead of one per question."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def ask(self, question: str | None = "", timeout: float = 30.0) -> str | None:
+        """Send one line (None: nothing, read on), return the next whole line of output (masked), or
+        None when the helper ended, did not answer within `timeout`, or its transport failed - then
+        it is closed."""
+        try:
+            if question is not None:
+                self._send((question + "\n").encode())
+            deadline = time.monotonic() + timeout
+            while b"\n" not in self._buffer:
+                left = deadline - time.monotonic()
+                data = self._recv(left) if left > 0 else None
+                if not data:
+                    self.close()
+                    return None
+                self._buffer += data
+        except (OSError, EOFError, ValueError):    # the helper or its channel is gone
+            self.close()
+            return None
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return mask(line.decode("utf-8", errors="replace").rstrip("\r"))
+
+    def _send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _recv(self, timeout: float) -> bytes | None:
+        """Some output within `timeout`; b"" at its end, None on a timeout."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class _LocalSession(Session):
+    def __init__(self, command: Command):
+        super().__init__()
+        self.proc = subprocess.Popen(command.render(), shell=True, executable="/bin/sh", stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def _send(self, data: bytes) -> None:
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def _recv(self, timeout: float) -> bytes | None:
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        return os.read(self.proc.stdout.fileno(), 65536) if ready else None
+
+    def close(self) -> None:
+        if self.proc.stdin and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()     # the helper's end of input: it exits by itself
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc.stdout.close()
+
+
+class _SSHSession(Session):
+    def __init__(self, channel):
+        super().__init__()
+        self.channel = channel
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self.channel.sendall(data)
+        except paramiko.SSHException as exc:
+            raise EOFError(str(exc)) from None
+
+    def _recv(self, timeout: float) -> bytes | None:
+        ready, _, _ = select.select([self.channel], [], [], timeout)
+        try:
+            return self.channel.recv(65536) if ready else None
+        except paramiko.SSHException as exc:
+            raise EOFError(str(exc)) from None
+
+    def close(self) -> None:
+        try:
+            self.channel.shutdown_write()   # the helper's end of input: it exits by itself
+            self.channel.close()
+        except (OSError, EOFError):
+            pass
+
+
 class Host:
-    """What every transport offers: run, put, get, stream, close."""
+    """What every transport offers: run, put, get, stream, session, close."""
 
     name: str
     config: HostConfig
@@ -141,6 +234,10 @@ class Host:
         once `stop` is set (the command is then ended). pty=False (SSH): no terminal, so a
         channel closed early (the deploy killed) does not hang up the command - it runs to its
         end, as `run` does; `stop` then only stops the reading."""
+        raise NotImplementedError
+
+    def session(self, command: Command) -> Session:
+        """Start `command` as a Session: it answers each line written to it with one line."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -222,6 +319,10 @@ class LocalHost(Host):
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
             proc.stdout.close()
+
+
+    def session(self, command):
+        return _LocalSession(command)
 
 
 class SSHHost(Host):
@@ -422,6 +523,14 @@ class SSHHost(Host):
         finally:
             if channel is not None:
                 channel.close()
+
+    def session(self, command):
+        try:
+            channel = self._connection().transport.open_session(timeout=self._ssh.connect_timeout)
+            channel.exec_command(command.render())
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise self._lost(command, exc) from None
+        return _SSHSession(channel)
 
     def _lost(self, command, exc: BaseException | None = None) -> HostUnreachable:
         """The connection died during `command`: dropped (the next use opens a new one), and said."""

@@ -5,6 +5,7 @@ hosts run them.
 
     base.py            the interface every process-manager adapter offers
     pm2.py             pm2 through an ecosystem file and `pm2 jlist`
+    pm2_workers.js     run on a host (node): pm2's workers through pm2's API, one process per health gate
     supervisor.py      supervisord: one supervisord per host, one program file per app
     supervisor_rpc.py  run on a host (stdlib only): supervisord's XML-RPC over its unix socket, from one short process
     systemd.py         systemd units through systemctl (builders and parser; no systemd on the test machines)

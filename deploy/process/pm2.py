@@ -8,10 +8,11 @@ import json
 import posixpath
 import re
 import time
-
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
-from deploy.commands.shell import OR, SEMI, Command, Op, chain, cmd
+from deploy.commands.shell import OR, SEMI, Command, Op, Script, chain, cmd
 from deploy.config.environment import Pm2App
 from deploy.process.base import ConfigFile, ProcessManager, ProcessState, Program
 from deploy.process.templates import render
@@ -107,6 +108,13 @@ class Pm2(ProcessManager):
                           "-printf", "%h %l\\n", Op("2>/dev/null"))], SEMI)
         return chain([jlist, cwds], SEMI)
 
+    def workers_helper_command(self) -> Command:
+        """deploy/process/pm2_workers.js on the host: one node for a whole gate, connected to the
+        daemon once through pm2's programmatic API (resolved from `binary`'s install); it answers
+        each line on its stdin with one reading (parse_helper_line)."""
+        prefix = ("env", f"PM2_HOME={self.home}") if self.home else ()
+        return cmd(*prefix, "node", "-e", Script("pm2_workers.js", helper_source()), self.binary)
+
     def stop_command(self, program: Program) -> Command:
         return self.pm2("delete", program.process)
 
@@ -135,6 +143,12 @@ class Pm2(ProcessManager):
 
 
 CWD_MARK = "@@deploy-pm2-cwds@@"
+HELPER_MARK = "@@deploy-pm2-workers@@"
+
+
+@lru_cache(maxsize=1)
+def helper_source() -> str:
+    return (Path(__file__).parent / "pm2_workers.js").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -161,8 +175,29 @@ def parse_workers(stdout: str) -> list[Worker]:
         pid = proc_dir.removeprefix("/proc/")
         if pid.isdigit() and folder:
             cwds[int(pid)] = folder
+    return _workers(extract_json_array(text), cwds)
+
+
+def parse_helper_line(line: str) -> list[Worker] | None:
+    """One answer of pm2_workers.js (its processes, each with its `cwd`); None when the line is
+    not one (a crashed helper's output, a banner)."""
+    mark, _, text = line.strip().partition(" ")
+    if mark != HELPER_MARK:
+        return None
+    try:
+        procs = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(procs, list):
+        return None
+    cwds = {p["pid"]: p["cwd"] for p in procs
+            if isinstance(p, dict) and isinstance(p.get("pid"), int) and isinstance(p.get("cwd"), str)}
+    return _workers(procs, cwds)
+
+
+def _workers(procs: list, cwds: dict[int, str]) -> list[Worker]:
     workers = []
-    for proc in extract_json_array(text):
+    for proc in procs:
         if not isinstance(proc, dict) or "name" not in proc:
             continue
         env = proc.get("pm2_env") or {}

@@ -85,6 +85,11 @@ def test_the_wheel_carries_the_shipped_files_and_the_script(installed):
         in_repo = {str(p.relative_to(REPO / folder)) for p in (REPO / folder).rglob("*")
                    if p.is_file() and "__pycache__" not in p.parts}
         assert shipped == in_repo, folder
+    # every file of the package itself, .py or not (a host-side helper such as pm2_workers.js is
+    # read from beside its module)
+    package = {str(p.relative_to(REPO)) for p in (REPO / "deploy").rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    assert package - set(names) == set()
     assert not [n for n in names if n.startswith(("tests/", "tasks.py", "examples/"))]
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "marketplace-deploy = deploy.cli.program:main" in zipfile.ZipFile(wheel).read(entry).decode()

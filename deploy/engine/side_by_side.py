@@ -253,12 +253,14 @@ def switch(run, ctx, fleet: Fleet, runs: dict, ex, journal, plans: dict[str, Slo
 
 
 class Linking:
-    """One host's links and slot record switching in the background, its journal step open until
-    they are done (or failed)."""
+    """One host's links and slot record switching in the background. Its journal step stays open
+    until they are done (or failed) and is ended by the batch's thread, in host order
+    (`settle`): the journal reads as the LB moved, whichever links command returns first."""
 
     def __init__(self, run, host: Host, r, plan: SlotRun, links: Exec, step: ExitStack):
         self.run, self.host, self.r, self.plan, self.links, self.step = run, host, r, plan, links, step
         self.error: BaseException | None = None
+        self.ended = False
         self.thread = threading.Thread(target=self._link, name=f"switch-{host.name}", daemon=True)
         self.thread.start()
 
@@ -266,12 +268,28 @@ class Linking:
         try:
             releases.apply(self.host, [self.links], timeout=60)
             self.r.in_service = True
-        except BaseException as exc:   # handed to the batch's thread by move_batch
+        except BaseException as exc:   # handed to the batch's thread by settle / move_batch
             self.error = exc
-            self.step.__exit__(type(exc), exc, exc.__traceback__)   # journaled as failed
+
+    def end(self) -> None:
+        """Wait for the links, then end the host's journal step (once)."""
+        self.thread.join()
+        if self.ended:
+            return
+        self.ended = True
+        if self.error is not None:
+            self.step.__exit__(type(self.error), self.error, self.error.__traceback__)   # journaled as failed
             return
         self.step.close()
         self.run.out.info(f"{self.host.name}: serves {self.r.target} ({self.plan.new.name} slot)")
+
+
+def settle(linking: list[Linking], wait: bool) -> None:
+    """End the hosts' switch steps in host order: those whose links are done (all: `wait`)."""
+    for started in linking:
+        if not wait and started.thread.is_alive():
+            return
+        started.end()
 
 
 def move_batch(run, ctx, batch: list[Host], runs: dict, plans: dict[str, SlotRun], journal) -> None:
@@ -283,9 +301,9 @@ def move_batch(run, ctx, batch: list[Host], runs: dict, plans: dict[str, SlotRun
     try:
         for host in batch:
             linking.append(move(run, ctx, host, runs[host.name], plans[host.name], journal, linking))
+            settle(linking, wait=False)
     finally:
-        for started in linking:
-            started.thread.join()
+        settle(linking, wait=True)
     failed = [started for started in linking if started.error is not None]
     if failed:
         raise StepFailed("switch failed on " + ", ".join(f.host.name for f in failed) + ": "
@@ -306,8 +324,7 @@ def move(run, ctx, host: Host, r, plan: SlotRun, journal, earlier: list[Linking]
         ctx.lb.set_state(drain.backend, drain.server, drain.state)
         plan.linked = True
     except BaseException as exc:
-        for started in earlier:   # the earlier hosts' steps end (and are journaled) first
-            started.thread.join()
+        settle(earlier, wait=True)   # the earlier hosts' steps end (and are journaled) first
         step.__exit__(type(exc), exc, exc.__traceback__)   # journaled as failed
         raise
     return Linking(run, host, r, plan, links, step)

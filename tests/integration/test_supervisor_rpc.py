@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,11 @@ def test_status_agrees_with_supervisorctl_and_says_when_nothing_runs(tmp_path, d
     assert sh(chain(daemon.restart_commands(app))).returncode == 0
     install(daemon, bad)
     assert sh(chain(daemon.restart_commands(bad))).returncode == 1
+    # supervisord retries the failed start (BACKOFF, startretries) before it gives up: compare the
+    # two readers once it has settled on FATAL, not while it retries
+    deadline = time.monotonic() + 30
+    while status(daemon, "bad") != "fatal" and time.monotonic() < deadline:
+        time.sleep(0.1)
 
     proc = sh(daemon.status_command([]))
 

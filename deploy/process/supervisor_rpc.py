@@ -26,6 +26,7 @@ Exit codes: 0 done, 1 failed (said on stderr), 2 supervisord not reachable (stop
 """
 
 import http.client
+import os
 import socket
 import subprocess
 import sys
@@ -40,6 +41,18 @@ NOT_RUNNING, SPAWN_ERROR, ABNORMAL, FAILED, ALREADY_STARTED, BAD_NAME, NO_FILE =
 SAID = {10: "no such process", 20: "no such file", 21: "file is not executable", 30: "failed",
         40: "abnormal termination", 50: "spawn error", 60: "already started", 70: "not running",
         6: "supervisord is shutting down"}
+
+
+def say(text, stream=None):
+    """A line for the caller. A caller gone (a deploy killed mid-restart closed the SSH channel)
+    does not stop the work: its outputs go to /dev/null from then on and the restart goes on."""
+    stream = stream or sys.stdout
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, 1)
+        os.dup2(nowhere, 2)
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -108,7 +121,7 @@ def start(rpc, name):
         if spawnerr:
             raise Failed(f"{name}: ERROR (spawn error: {spawnerr})")
         if not announced and now in (STARTING, RUNNING):
-            print(f"{name}: spawned", file=sys.stderr, flush=True)   # deploy.engine.starting reads it
+            say(f"{name}: spawned", sys.stderr)   # deploy.engine.starting reads it
             announced = True
         if now == RUNNING:
             return
@@ -192,10 +205,10 @@ def main(argv):
             # the running program stopped first (it exec'd long ago), then the config loaded: a
             # group it re-adds is autostarted by supervisord, and start() waits for that start
             if not daemon(rpc, conf, argv[4]) and stop(rpc, name, unknown_ok=True):   # new: update adds it
-                print(f"{name}: stopped")
+                say(f"{name}: stopped")
             update(rpc)
             start(rpc, name)
-            print(f"{name}: started")
+            say(f"{name}: started")
         elif action == "status":
             return status(rpc, conf)
         elif action == "tail":
@@ -208,7 +221,7 @@ def main(argv):
                 return 2
             if not stop(rpc, name):
                 raise Failed(f"{name}: ERROR (not running)")
-            print(f"{name}: stopped")
+            say(f"{name}: stopped")
         else:
             raise Failed(f"unknown action {action!r}")
     except Failed as exc:

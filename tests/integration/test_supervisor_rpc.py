@@ -6,6 +6,7 @@ host runs them; supervisord's own view (supervisorctl status, its log) is the ju
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -109,6 +110,23 @@ def test_restart_loads_a_changed_program_config(tmp_path, daemon):
     assert status(daemon, "app") == "running"
     cmdline = Path(f"/proc/{pid(daemon, 'app')}/cmdline").read_bytes().split(b"\0")
     assert cmdline[:2] == [b"sleep", b"601"]
+
+
+def test_a_restart_whose_caller_is_gone_still_starts_the_program(tmp_path, daemon):
+    """A deploy killed mid-restart closes the SSH channel the helper writes to: its 'stopped' line
+    then meets a closed pipe. The restart must still start the program, not leave it stopped."""
+    app = program(tmp_path, "app", "sleep 600")
+    install(daemon, app)
+    assert sh(chain(daemon.restart_commands(app))).returncode == 0
+    before = pid(daemon, "app")
+    read, write = os.pipe()
+    os.close(read)                              # the caller's end: gone
+    try:
+        subprocess.run(["/bin/sh", "-c", chain(daemon.restart_commands(app)).render()],
+                       stdout=write, stderr=write, timeout=120)
+    finally:
+        os.close(write)
+    assert status(daemon, "app") == "running" and pid(daemon, "app") not in (None, before)
 
 
 def test_stop_stops_and_says_when_nothing_runs(tmp_path, daemon):

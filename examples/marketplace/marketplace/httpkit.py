@@ -200,22 +200,29 @@ def serve(app: App, host: str, port: int, logger, on_stop: Callable[[], None] | 
     server_cls = _Server
     if ":" in host:
         server_cls = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
-    try:
-        server = server_cls((host, port), _handler_class(app))
-    except OSError as exc:
-        print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
     stopping = threading.Event()
+    serving: list = []
 
     def stop(signum, _frame):
         if not stopping.is_set():
             stopping.set()
             logger.info("stopping", signal=signal.Signals(signum).name)
             # shutdown() waits for serve_forever, which runs on this very thread: hand it off.
-            threading.Thread(target=server.shutdown, daemon=True).start()
+            # (serve_forever returns at once when shutdown came first.)
+            for server in serving:
+                threading.Thread(target=server.shutdown, daemon=True).start()
 
+    # before the socket listens: a SIGTERM from someone who saw the port open stops cleanly
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    try:
+        server = server_cls((host, port), _handler_class(app))
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    serving.append(server)
+    if stopping.is_set():   # the signal came while the socket was being made
+        threading.Thread(target=server.shutdown, daemon=True).start()
     bound_port = server.server_address[1]
     logger.info("listening", host=host, port=bound_port, **(announce or {}))
     try:

@@ -53,10 +53,16 @@ def main(argv: list[str] | None = None) -> int:
                 count[comm] += 1
     total = sum(cpu.values()) or 1.0
     print(f"{sum(count.values())} processes, {total:.0f} CPU seconds ({total / 60:.1f} CPU minutes)\n")
-    print(f"{'CPU s':>8} {'share':>6} {'count':>7} {'s each':>7}  command")
-    for comm, seconds in cpu.most_common(args.top):
-        print(f"{seconds:8.1f} {100 * seconds / total:5.1f}% {count[comm]:7d} {seconds / count[comm]:7.2f}  {comm}")
+    print_table(cpu, count, args.top)
     return 0
+
+
+def print_table(cpu: collections.Counter, count: collections.Counter, top: int) -> None:
+    """CPU seconds, share, count and seconds each per command, the `top` biggest first."""
+    total = sum(cpu.values()) or 1.0
+    print(f"{'CPU s':>8} {'share':>6} {'count':>7} {'s each':>7}  command")
+    for comm, seconds in cpu.most_common(top):
+        print(f"{seconds:8.1f} {100 * seconds / total:5.1f}% {count[comm]:7d} {seconds / count[comm]:7.2f}  {comm}")
 
 
 if __name__ == "__main__":

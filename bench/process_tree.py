@@ -18,7 +18,7 @@ import argparse
 import collections
 import time
 
-from process_cpu import ACCT_V3, comp_t
+from process_cpu import ACCT_V3, comp_t, print_table
 
 
 def processes(data: bytes) -> list[dict]:
@@ -69,9 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         count[proc["comm"]] += 1
     total = sum(cpu.values()) or 1.0
     print(f"{len(tree)} processes under pid {args.root}, {total:.0f} CPU seconds\n")
-    print(f"{'CPU s':>8} {'share':>6} {'count':>7} {'s each':>7}  command")
-    for comm, seconds in cpu.most_common(args.top):
-        print(f"{seconds:8.1f} {100 * seconds / total:5.1f}% {count[comm]:7d} {seconds / count[comm]:7.2f}  {comm}")
+    print_table(cpu, count, args.top)
     return 0
 
 

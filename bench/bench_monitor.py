@@ -181,7 +181,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     console = Console(width=120)
-    from tests.support.postgres import TempCluster, free_port, why_unavailable
+    from tests.support.postgres import TempCluster, why_unavailable
+    from tests.support.ports import free_port
 
     cluster, odbc = None, args.odbc
     if not odbc:

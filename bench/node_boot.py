@@ -77,12 +77,11 @@ def main() -> None:
     cluster = None
     try:
         url = args.database_url
+        from tests.support.ports import free_port
         if not url:
-            from tests.support.postgres import TempCluster, free_port
+            from tests.support.postgres import TempCluster
             cluster = TempCluster().start()
             url = f"postgresql://{cluster.user}:{cluster.password}@127.0.0.1:{cluster.port}/{cluster.dbname}"
-        else:
-            from tests.support.postgres import free_port
         folders = [release_folder(r, scratch) for r in args.releases]
         runs: dict[Path, list[float]] = {f: [] for f in folders}
         for _ in range(args.runs):

@@ -18,7 +18,7 @@ from deploy.monitoring import prom_rules
 from deploy.monitoring.alerts_spec import AlertSpec
 from tests.integration.test_monitor_support import make_project
 from tests.support import invoke_fork, strict
-from tests.support.promstack import free_port
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 JWT = "jwt-" + "a" * 40

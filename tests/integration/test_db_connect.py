@@ -10,7 +10,7 @@ from deploy.config.environment import DatabaseConfig
 from deploy.db.connect import QueryFailed, connect
 from deploy.errors import ConfigError, StepFailed
 from deploy.secrets import Secret
-from tests.support.postgres import free_port
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 

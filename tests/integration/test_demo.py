@@ -16,7 +16,7 @@ import requests
 
 from deploy.cli.tasks import demo
 from tests.support.envs import REPO
-from tests.support.postgres import free_port
+from tests.support.ports import free_port
 
 
 @pytest.mark.long

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -20,6 +19,7 @@ from deploy.db import migrate
 from deploy.db.connect import connect
 from tests.support.node_app import build_env, source_copy
 from tests.support.postgres import BASE_SCHEMA, SQL_ROOT, _postgres_target
+from tests.support.ports import free_port
 
 SECRET = "node-api-test-secret-" + "y" * 24
 
@@ -59,12 +59,6 @@ def migrated_target_pg(request, tmp_path):
     return config, request.getfixturevalue("postgres")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _call(url, token=None, body=None):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     data = None
@@ -86,7 +80,7 @@ def test_the_api_on_postgres_through_the_prisma_adapter(tmp_path, migrated_targe
         built = npm(app, "run", "build")
         assert built.returncode == 0, built.stderr[-3000:]
         (app / "VERSION").write_text("20260101000000-pgtest\n")
-        port = _free_port()
+        port = free_port()
         url = f"postgresql://{cluster.user}:{cluster.password}@127.0.0.1:{cluster.port}/{db_config.name}"
         env_file = tmp_path / "api.env"
         env_file.write_text(f"DATABASE_URL={url}\nJWT_SECRET={SECRET}\nHOST=127.0.0.1\nPORT={port}\n"

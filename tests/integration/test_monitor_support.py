@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from deploy.demo.traffic import token
 from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, REPO, make_root
 from tests.support.postgres import BASE_SCHEMA, SQL_ROOT
+from tests.support.ports import free_port
 
 STANDIN = REPO / "examples" / "marketplace"
 SECRETS = (APP_ENV["JWT_SECRET"], "s3cret-pg-pass")
@@ -83,12 +83,6 @@ def seed(db: Database, now: datetime) -> None:
     for i, (seller, rater, rating, age) in enumerate(RATINGS):
         add_rating(db, seller, rater, rating, at_age(now, age), i)
     aggregates.backfill(db)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def new_database(kind: str, tmp_path: Path, request, migrated: bool = True) -> tuple[DatabaseConfig, str, str]:

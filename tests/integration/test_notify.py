@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +16,7 @@ from deploy.config import environment as config
 from deploy.output.notify import notify
 from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, make_root
+from tests.support.ports import free_port
 
 TOKEN = "T0001/B0001/notify-integration-token"
 
@@ -66,9 +66,7 @@ def receiver():
 
 
 def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]      # nothing listens here once the socket is closed
+    return free_port()      # nothing listens there: it bound, and was let go
 
 
 def load(tmp_path: Path, monkeypatch, webhooks: list[str], env_vars: dict[str, str] | None = None,
@@ -163,7 +161,6 @@ def _phase1_project(tmp_path: Path, webhook: str) -> Path:
 
 def _invoke_phase1(root: Path, webhook: str):
     import os
-    import subprocess
     import sys
     from tests.support.envs import REPO
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEPLOY_")}

@@ -10,7 +10,6 @@ import http.server
 import json
 import re
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -28,17 +27,12 @@ from deploy.hosts.fleet import LocalHost
 from deploy.flag.rollout import FlagState, bucket
 from tests.support import invoke_fork
 from tests.support.envs import APP_ENV, REPO, TEST_JWT_SECRET, make_root
+from tests.support.ports import free_port
 
 PYTHON = REPO / ".venv" / "bin" / "python"
 STANDIN = REPO / "examples" / "marketplace"
 BUILD = f"{PYTHON} -m marketplace.build --out {{out}}"
 FLAG_JSON = f"{PYTHON} -m marketplace.web --write-flag-json public --env-file {{env_file}}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Local:

@@ -4,7 +4,6 @@ the API answering 503 (its rating table gone) fails on the error rate."""
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import subprocess
 import textwrap
@@ -17,16 +16,11 @@ import requests
 from deploy.gates import metrics as mg
 from tests.support import strict
 from tests.support.envs import REPO, TEST_JWT_SECRET
+from tests.support.ports import free_port
 
 STANDIN = REPO / "examples" / "marketplace"
 PYTHON = REPO / ".venv" / "bin" / "python"
 MIGRATION = REPO / "sql" / "sqlite" / "migrations" / "20240101000000_add_seller_ratings.sql"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(predicate, timeout: float, what: str):

@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from tests.support import haproxy as lb
 from tests.support import invoke_fork, strict
 from tests.support.envs import APP_ENV, REPO, fleet_environment, make_root
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -172,16 +173,11 @@ def test_tls_certificate_valid_for_90_days_passes_and_for_2_days_fails(tmp_path,
 
 
 # -- load balancer -----------------------------------------------------------------------------
-def _free_port(address: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def haproxy(tmp_path):
     """Debian's HAProxy with its runtime API on 127.0.0.1:<admin>; yields 'host:port'."""
-    _front, admin, proc = lb.start(tmp_path, [f"server api-1 127.0.0.1:{_free_port()}"])
+    _front, admin, proc = lb.start(tmp_path, [f"server api-1 127.0.0.1:{free_port()}"])
     try:
         yield admin
     finally:
@@ -197,7 +193,7 @@ def test_load_balancer_admin_reachable_passes_and_unreachable_fails(tmp_path, ha
     assert (name, status) == ("load balancer admin", "pass")
     assert detail.startswith(f"{haproxy}: HAProxy {version}"), detail   # `show info` answered, for real
 
-    nobody = f"127.0.0.1:{_free_port()}"
+    nobody = f"127.0.0.1:{free_port()}"
     root = local_project(tmp_path / "down", load_balancer=nobody)
     code, doc = invoke(root, "checks.preflight", "--env", "t", "--only", "lb")
     assert code == 1, doc

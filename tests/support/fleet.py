@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.support import strict
+from tests.support.ports import free_port
 
 # Hosts get 127.0.S.10 upward. S varies per test session (by pid), so that sessions run at the
 # same time by different people on this machine rarely race for an address.
@@ -333,12 +334,6 @@ def _port_free(address: str, port: int) -> bool:
     return True
 
 
-def _free_port(address: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        return probe.getsockname()[1]
-
-
 def _banner(address: str, port: int) -> bool:
     try:
         with socket.create_connection((address, port), timeout=1) as conn:
@@ -477,7 +472,7 @@ class _Factory:
                 self.next_address += 11  # on to .10 of the next /24
             if not self.next_address.is_loopback:
                 raise RuntimeError("fleet: out of 127.0.0.0/8 addresses")
-            port = 22 if self.use_port_22 else _free_port(address)
+            port = 22 if self.use_port_22 else free_port(address)
             if _port_free(address, port):  # never an address still in use (here or elsewhere)
                 return address, port
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from tests.support import strict
-from tests.support.postgres import free_port
+from tests.support.ports import free_port
 
 CONFIG = """\
 global

@@ -19,7 +19,6 @@ import pwd
 import re
 import shutil
 import sqlite3
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Callable
 import pytest
 
 from tests.support.strict import missing
+from tests.support.ports import free_port
 
 DRIVER = "PostgreSQL Unicode"
 OS_USER = "postgres"
@@ -72,12 +72,6 @@ def find_bin_dir() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(re.search(r"/(\d+)/bin", p).group(1)))
     return Path(found[-1]).parent if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def why_unavailable() -> str | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -21,14 +20,9 @@ from pathlib import Path
 import requests
 
 from tests.support import strict
+from tests.support.ports import free_port
 
 LOOPBACK = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
 
 
 def wait_until(predicate, timeout: float, what: str, every: float = 0.1):

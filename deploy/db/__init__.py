@@ -9,6 +9,7 @@ migrate           status / plan / render / apply / rollback against a Database
 backup            verified backups, pruning, restore;  backup_commands: their pure builders
 runner            the Runner protocol (run/get) and LocalRunner
 schema            verify the live schema against checks/schema.yaml (schema_spec, schema_introspect)
+run_database      a task's database: its connection, sql/ and schema spec, the verified backup step
 journal           deploy_events;  lock: the deploy lock held by the task's own session
 aggregates        seller-rating backfill, the set-based discrepancy check, top sellers
 hold              a deploy hold: deploys frozen on purpose (an incident, a sale) until someone releases it

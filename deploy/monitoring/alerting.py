@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from deploy.run import Run
-from deploy.phases.database import open_db, sql_root
+from deploy.db.run_database import open_db, sql_root
 from deploy.errors import ConfigError, StepFailed
 from deploy.monitoring import alerts as rules
 from deploy.monitoring import am_alerts, am_config, collect, periods, webhook

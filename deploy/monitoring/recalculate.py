@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deploy.run import Run
-from deploy.phases.database import open_db, sql_root, take_backup
+from deploy.db.run_database import open_db, sql_root, take_backup
 from deploy.db import aggregates
 from deploy.errors import StepFailed
 from deploy.executor import executing

@@ -17,57 +17,12 @@ from deploy.db import aggregates, journal, migrate, schema
 from deploy.db import lock as deploy_lock
 from deploy.db.schema_introspect import introspect
 from deploy.db.schema_spec import load as load_schema_spec
-from deploy.db import backup as db_backup
-from deploy.db.backup import BackupRecord
-from deploy.db.connect import Database, connect, has_table
+from deploy.db.connect import Database, has_table
 from deploy.errors import ConfigError, GateNotYet, StepFailed
 from deploy.executor import Executor, executing, lock_wait_note
 from deploy.config.environment import HostConfig
 from deploy.hosts.fleet import Fleet, LocalHost
-from deploy.config.shipped import project_path
-
-
-def sql_root(run: Run) -> Path:
-    return project_path(run.env.root, "sql")
-
-
-def schema_spec(run: Run) -> Path:
-    return project_path(run.env.root, "checks/schema.yaml")
-
-
-def open_db(run: Run) -> Database:
-    return connect(run.database, Path(run.env.root))
-
-
-# -- verified backup (the first step of every database change) -----------------------------------
-def take_backup(run: Run, ex: Executor, protect: list[str] | None = None) -> BackupRecord:
-    """A verified backup, journaled; on a configured host (`backups.run_on`) or here."""
-    env = run.env
-    run.out.info("backup: taking a verified backup ...")
-    with ex.step("backup") as notes:
-        where = env.database.backups.run_on
-        if env.database.dialect == "postgres" and where != "local":
-            record = _backup_on_host(run, where, protect or [])
-        else:
-            record = db_backup.backup(run.database, Path(env.root), protect=protect or [])
-        notes.update(record.as_dict())
-    size = f"{record.size / 1e6:.1f} MB" if record.size is not None else "on the server"
-    run.out.line(f"backup {record.id}: {record.path} ({size}, verified)")
-    return record
-
-
-def _backup_on_host(run: Run, host_name: str, protect: list[str]) -> BackupRecord:
-    """pg_dump inside the network: the host reaches the server directly (never through our
-    tunnel), into a private temp dir that is removed whatever happens."""
-    env = run.env
-    with Fleet(env) as fleet:
-        host = fleet.select(names=[host_name])[0]
-        private = host.run(cmd("mktemp", "-d", "/tmp/deploy-backup.XXXXXXXX")).stdout.strip()
-        try:
-            return db_backup.backup(env.database, Path(env.root), runner=host, remote_dir=private,
-                                    protect=protect)
-        finally:
-            host.run(cmd("rm", "-rf", private), check=False)
+from deploy.db.run_database import open_db, schema_spec, sql_root, take_backup
 
 
 # -- phase 1 ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 # the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
 phases = lazy("deploy.phases.database")
+rundb = lazy("deploy.db.run_database")
 db_backup = lazy("deploy.db.backup")
 journal = lazy("deploy.db.journal")
 migrate = lazy("deploy.db.migrate")
@@ -27,8 +28,8 @@ executor = lazy("deploy.executor")
 @deploy_task()
 def status(run: Run):
     """Show every migration: applied, pending, drifted (file changed) or missing (file gone)."""
-    with phases.open_db(run) as db:
-        states = migrate.status(db, phases.sql_root(run))
+    with rundb.open_db(run) as db:
+        states = migrate.status(db, rundb.sql_root(run))
     run.out.table(None, ["version", "name", "state", "applied at", "by"],
                   [(s.version, s.name, s.state,
                     s.applied.applied_at if s.applied else "", s.applied.applied_by if s.applied else "")
@@ -56,8 +57,8 @@ def migrate_(run: Run, dry_run: bool = False, lock_wait: str = None):
 @deploy_task()
 def verify(run: Run):
     """Compare the live schema with checks/schema.yaml; list every difference (exit 1 if any)."""
-    with phases.open_db(run) as db:
-        differences = schema.verify(db, phases.schema_spec(run))
+    with rundb.open_db(run) as db:
+        differences = schema.verify(db, rundb.schema_spec(run))
     for line in differences:
         run.out.item("fail", line)
     run.out.line("schema matches checks/schema.yaml" if not differences
@@ -69,7 +70,7 @@ def verify(run: Run):
 def backup(run: Run, lock_wait: str = None):
     """Take a verified backup now (read back in full), journal it, keep the newest N."""
     with executor.executing(run, "backup", lock_wait_seconds(lock_wait)) as ex:
-        record = phases.take_backup(run, ex)
+        record = rundb.take_backup(run, ex)
     return {"backup": record.as_dict()}
 
 
@@ -110,7 +111,7 @@ def restore(run: Run, backup: str = None, confirm: bool = False, lock_wait: str 
             raise ConfigError("not confirmed; nothing changed")
     with executor.executing(run, "restore", lock_wait_seconds(lock_wait)) as ex:
         # the current state first, so a restore can be undone too; never prune the one we restore
-        before = phases.take_backup(run, ex, protect=[record.id])
+        before = rundb.take_backup(run, ex, protect=[record.id])
         journal_so_far = journal.query(ex.db, limit=None)
         with ex.step("restore", details={"backup": record.id, "restore_point": before.id}) as notes:
             db_backup.restore(run.database, Path(run.env.root), record)
@@ -128,7 +129,7 @@ def _find_backup(run: Run, backup_id: str) -> BackupRecord:
         raise ConfigError(f"unknown backup id {backup_id!r} (newest: {known})")
     path = files[backup_id]
     sha = None
-    with phases.open_db(run) as db:   # the checksum journaled when it was taken, if we have it
+    with rundb.open_db(run) as db:   # the checksum journaled when it was taken, if we have it
         for event in journal.query(db, action="backup", environment=env.name, limit=500):
             if event.details.get("id") == backup_id:
                 sha = event.details.get("sha256")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from deploy.config.environment import ClientCommand, Environment
 
 # the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
-phases = lazy("deploy.phases.database")
+rundb = lazy("deploy.db.run_database")
 executor = lazy("deploy.executor")
 hosts = lazy("deploy.hosts.fleet")
 
@@ -43,8 +43,8 @@ def diagnose(run: Run, verbose: bool = False, repeat: str = None, slow_ms: str =
 
     run.out.info("diagnose: reading indexes and row counts, explaining the app's queries, timing the "
                  "monitoring queries ...")
-    with phases.open_db(run) as db:
-        evidence = gather(db, phases.sql_root(run), runs, verbose)
+    with rundb.open_db(run) as db:
+        evidence = gather(db, rundb.sql_root(run), runs, verbose)
     found = findings(evidence, limits)
     show(run.out, evidence, found, verbose)
     return {**as_dict(evidence, found, verbose), "_exit_code": EXIT_FAILED if has_problem(found) else 0}

@@ -8,6 +8,7 @@ from deploy.cli.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds, whole
 
 # the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
 phases = lazy("deploy.phases.database")
+rundb = lazy("deploy.db.run_database")
 journal = lazy("deploy.db.journal")
 
 
@@ -55,7 +56,7 @@ def phase4(run: Run, dry_run: bool = False, lock_wait: str = None):
 def history(run: Run, phase: str = None, action: str = None, limit: str = None):
     """List the journal: who did what, where, when, and how it ended."""
     count = whole_number(limit, "limit", default=30)
-    with phases.open_db(run) as db:
+    with rundb.open_db(run) as db:
         events = journal.query(db, phase=phase, action=action, environment=run.env.name, limit=count)
     run.out.table(None, ["at (UTC)", "phase", "action", "host", "release", "actor", "outcome", "ms"],
                   [(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.phase, e.action, e.host or "", e.release or "",

@@ -13,7 +13,7 @@ from deploy.secrets import register
 from deploy.cli.tasks.common import DRY_RUN, LOCK_WAIT, lock_wait_seconds
 
 # the implementation loads when a task runs: --list and --help stay light (deploy/lazy.py)
-phases = lazy("deploy.phases.database")
+rundb = lazy("deploy.db.run_database")
 aggregates = lazy("deploy.db.aggregates")
 db_connect = lazy("deploy.db.connect")
 alerting = lazy("deploy.monitoring.alerting")
@@ -33,10 +33,10 @@ FORMAT = "table (default) or csv; --csv is short for --format csv (--json for JS
 @deploy_task()
 def verify(run: Run):
     """Compare stored seller aggregates with the actual ratings in one set-based query (exit 1 if any differ)."""
-    with phases.open_db(run) as db:
+    with rundb.open_db(run) as db:
         if not db_connect.has_table(db, "SellerRatings"):
             raise ConfigError("no SellerRatings table yet: run deploy.phase1 first")
-        found = aggregates.discrepancies(db, phases.sql_root(run))
+        found = aggregates.discrepancies(db, rundb.sql_root(run))
     if found:
         run.out.table("Aggregate discrepancies",
                       ["seller", "name", "stored total", "actual total", "stored positive",
@@ -61,9 +61,9 @@ def metrics(run: Run, days=None, weeks=None, only=None, format=None, csv=False):
     chosen = flags.names(only, "only", tabular.NAMES)
     fmt = flags.output_format(format, csv)
     flags.not_both_json(fmt, run.out.json_mode)
-    with phases.open_db(run) as db:
+    with rundb.open_db(run) as db:
         collect.require_ratings(db)
-        e = collect.engagement(db, periods.utc_now().date(), n_days, n_weeks, phases.sql_root(run))
+        e = collect.engagement(db, periods.utc_now().date(), n_days, n_weeks, rundb.sql_root(run))
     present.show(run.out, tabular.engagement(e, chosen, collect.MIN_RATINGS), fmt)
     data = {"daily": e.per_day, "distribution": e.distribution, "top_sellers": e.top_sellers,
             "weekly": e.weekly, "participation": e.participation}
@@ -128,9 +128,9 @@ def report(run: Run, days=None, html=None, format=None, csv=False):
     if html is not None and not str(html).strip():
         raise ConfigError("--html: expected a file path")
     spec = alerts_spec.load(Path(run.env.root))
-    with phases.open_db(run) as db:
+    with rundb.open_db(run) as db:
         collect.require_ratings(db)
-        data = collect.report(run.env, db, spec, n_days, periods.utc_now(), phases.sql_root(run))
+        data = collect.report(run.env, db, spec, n_days, periods.utc_now(), rundb.sql_root(run))
     present.show(run.out, [tabular.criteria(data.criteria, n_days)], fmt)
     tally = criteria.counts(data.criteria)
     if fmt == "table":

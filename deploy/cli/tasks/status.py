@@ -11,7 +11,7 @@ from deploy.engine.targets import HOST_HELP, ROLE_HELP
 from deploy.cli.tasks.lock import describe_state, lock_state
 
 # the implementation loads when the task runs: --list and --help stay light (deploy/lazy.py)
-phases = lazy("deploy.phases.database")
+rundb = lazy("deploy.db.run_database")
 journal = lazy("deploy.db.journal")
 migrate = lazy("deploy.db.migrate")
 host_status = lazy("deploy.operate.status")
@@ -74,8 +74,8 @@ def database_summary(run: Run, events: int = 5, scan: int = 500) -> dict:
     newest journal events; an unreachable database is reported, not fatal (status must work when
     the database is the problem)."""
     try:
-        with phases.open_db(run) as db:
-            states = migrate.status(db, phases.sql_root(run))
+        with rundb.open_db(run) as db:
+            states = migrate.status(db, rundb.sql_root(run))
             recent = journal.query(db, environment=run.env.name, limit=scan)
         lock = lock_state(run)
     except DeployError as exc:

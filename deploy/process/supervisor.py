@@ -51,8 +51,11 @@ class Supervisor(ProcessManager):
     def __init__(self, conf: str, bin_dir: str | None = None):
         self.conf = conf
         self.bin_dir = bin_dir
-        self.binary = self._bin("supervisorctl")
-        self.helpers = (self._bin("python3"),)     # runs supervisor_rpc.py (restart, stop, status, logs)
+        # What the commands run on a host (preflight checks both are there): supervisord, started by a
+        # restart when it does not answer, and python3 for supervisor_rpc.py (restart, stop, status,
+        # logs). supervisorctl is not run: it stays the operator's console (`ctl`).
+        self.binary = self._bin("supervisord")
+        self.helpers = (self._bin("python3"),)
 
     def _bin(self, name: str) -> str:
         return posixpath.join(self.bin_dir, name) if self.bin_dir else name
@@ -81,7 +84,8 @@ class Supervisor(ProcessManager):
 
     # -- observe ---------------------------------------------------------------------------------
     def ctl(self, *args: str) -> Command:
-        return cmd(self.binary, "-c", self.conf, *args)
+        """supervisorctl against this daemon (the operator's console; the pipeline itself does not run it)."""
+        return cmd(self._bin("supervisorctl"), "-c", self.conf, *args)
 
     def status_command(self, processes: list[str]) -> Command:
         """Every program supervisord runs (supervisor_rpc.py status: one question over the socket)."""

@@ -143,7 +143,7 @@ def test_preflight_fails_on_threshold_with_exit_1(tmp_path, fleet3):
     failed = {i["name"]: i["detail"] for i in doc["items"] if i["status"] == "fail"}
     for h in fleet3.hosts:
         assert "(min 999999999)" in failed.pop(f"{h.name}: free disk")
-    # the hosts' PATH has no supervisorctl (it lives in the project's venv): reported, not hidden
+    # the hosts' PATH has no supervisord (it lives in the project's venv): reported, not hidden
     assert set(failed) <= {f"{h.name}: supervisor" for h in fleet3.hosts}
 
 

@@ -1,6 +1,7 @@
 """Preflight's host section checks every program the process manager's commands run on a host:
-supervisor restarts and stops run deploy/process/supervisor_rpc.py with the python3 beside
-supervisorctl, so a host without it fails preflight instead of phase 2's first restart."""
+supervisor restarts start supervisord when it does not answer, and restarts and stops run
+deploy/process/supervisor_rpc.py with the python3 beside it, so a host without either fails preflight
+instead of phase 2's first restart. supervisorctl is not needed: the pipeline never runs it."""
 
 from __future__ import annotations
 
@@ -57,8 +58,8 @@ def env(monkeypatch):
     return env
 
 
-@pytest.mark.parametrize("present, verdict", [({"supervisorctl", "python3"}, "pass"), ({"supervisorctl"}, "fail")])
-def test_supervisor_hosts_need_the_python3_beside_supervisorctl(env, monkeypatch, present, verdict):
+@pytest.mark.parametrize("present, verdict", [({"supervisord", "python3"}, "pass"), ({"supervisord"}, "fail")])
+def test_supervisor_hosts_need_the_python3_beside_supervisord(env, monkeypatch, present, verdict):
     monkeypatch.setattr(preflight, "Fleet", fake_fleet(present))
     items = {i.name: i for i in preflight.check_hosts(env, PreflightSpec())}
     assert items["local: supervisor"].status == "pass"
@@ -67,3 +68,13 @@ def test_supervisor_hosts_need_the_python3_beside_supervisorctl(env, monkeypatch
     if verdict == "fail":
         assert helper.detail.endswith("python3 not found (restarts and stops run it beside "
                                       f"{process.for_environment(env).binary})")
+
+
+def test_supervisor_hosts_need_supervisord_not_supervisorctl(env, monkeypatch):
+    monkeypatch.setattr(preflight, "Fleet", fake_fleet({"supervisorctl", "python3"}))
+    items = {i.name: i for i in preflight.check_hosts(env, PreflightSpec())}
+    daemon = items["local: supervisor"]
+    assert daemon.status == "fail" and daemon.detail.endswith("supervisord not found on PATH"), daemon
+    monkeypatch.setattr(preflight, "Fleet", fake_fleet({"supervisord", "python3"}))
+    items = {i.name: i for i in preflight.check_hosts(env, PreflightSpec())}
+    assert items["local: supervisor"].status == "pass" and items["local: supervisor"].detail.endswith("supervisord")

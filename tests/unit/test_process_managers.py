@@ -73,8 +73,9 @@ def test_supervisor_binaries_from_a_bin_dir():
 
 def test_for_settings_reads_the_bin_dir():
     manager = for_settings(ProcessSettings(manager="supervisor", bin_dir="/opt/sv/bin"), CONF)
-    assert manager.binary == "/opt/sv/bin/supervisorctl"
-    assert for_settings(ProcessSettings(manager="supervisor"), CONF).binary == "supervisorctl"
+    assert manager.binary == "/opt/sv/bin/supervisord"
+    assert for_settings(ProcessSettings(manager="supervisor"), CONF).binary == "supervisord"
+    assert manager.ctl("status").render() == f"/opt/sv/bin/supervisorctl -c {CONF} status"
 
 
 def test_pm2_ecosystem_and_commands():

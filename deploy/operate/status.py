@@ -20,6 +20,10 @@ from deploy.releases.steps import current_release, host_address
 from deploy.flag.rollout import FlagState
 
 
+# Process states (deploy.process.base) in which an app that has a release serves nothing; "starting"
+# is not among them (a restart in progress, or a crash loop the manager has not given up on yet).
+DOWN = {"stopped", "fatal", "errored", "absent"}
+
 NO_PROCESS = {"static": "no process: its web server serves current/",
               "command": "no process: published from the deploying machine"}
 
@@ -37,8 +41,15 @@ class HostStatus:
     manager: str = ""
 
     def problems(self) -> list[str]:
-        """Each app whose running process serves another release than `current`, or does not answer."""
+        """Each app with a `current` release whose process is down (stopped, failed, not there), and
+        each whose running process serves another release than `current`, or does not answer."""
         found = []
+        for app, state in self.apps.items():
+            linked = self.releases.get(app)
+            if linked and state.state in DOWN:
+                found.append(f"{self.host}/{app}: current is {linked} but its process is {state.state}"
+                             f"{f' ({state.detail})' if state.detail else ''}: nothing serves it "
+                             "(invoke restart, re-run the phase, or roll back)")
         for app, served in self.serving.items():
             state = self.apps.get(app)
             if state is None or state.state != "running":

@@ -46,9 +46,12 @@ def assert_status_tells_the_truth(project, doc) -> None:
         api = row["apps"]["api"]
         serving, linked = (project.health(host) or {}).get("version"), project.current(host)
         assert (api["release"], api["serving"]) == (linked, serving), row
-        if api["state"] != "running":   # the kill left it stopped: the row says so, nothing answers
+        down = any(p.startswith(f"{host.name}/api: current is {linked} but its process is") for p in doc["problems"])
+        if api["state"] != "running":   # the kill left it stopped: the row says so, nothing answers, a problem
             assert serving is None, row
+            assert down == (api["state"] != "starting" and linked is not None), doc["problems"]
             continue
+        assert not down, doc["problems"]
         flagged = any(p.startswith(f"{host.name}/api: serves") for p in doc["problems"])
         assert flagged == (serving != linked), doc["problems"]
 

@@ -58,7 +58,24 @@ def test_a_process_serving_another_release_than_current_is_a_problem():
         "h2/api: serves r1 but current is r2 (switched, not restarted: re-run the phase or roll back)"]
     assert row("r2", Served(url, None, "connection refused or reset")).problems() == [
         f"h2/api: connection refused or reset on {url}"]
-    assert row("r2", Served(url, "r1"), state="stopped").problems() == []   # not running: the state says it
+
+
+def test_an_app_with_a_release_whose_process_is_down_is_a_problem():
+    """A killed deploy can leave the app stopped with its release linked: nothing serves it, and
+    status must exit 1 for it, not only show the state."""
+    url = "http://10.0.0.2:3000/health"
+    for state in ("stopped", "fatal", "errored", "absent"):
+        assert row("r2", Served(url, "r1"), state=state).problems() == [
+            f"h2/api: current is r2 but its process is {state}: nothing serves it "
+            "(invoke restart, re-run the phase, or roll back)"], state
+    assert row("r2", Served(url, "r2"), state="starting").problems() == []   # a restart under way
+    never = HostStatus(host="h2", address="10.0.0.2", reachable=True,
+                       apps={"api": ProcessState("marketplace-api", "absent", detail="not deployed")},
+                       releases={"api": None})
+    assert never.problems() == []                                           # nothing deployed: nothing down
+    detailed = row("r2", Served(url, "r2"), state="fatal")
+    detailed.apps["api"] = ProcessState("marketplace-api", "fatal", detail="Exited too quickly")
+    assert detailed.problems()[0].startswith("h2/api: current is r2 but its process is fatal (Exited too quickly)")
 
 
 def test_a_finished_rollback_settles_a_killed_deploy_but_an_unrelated_phase_does_not():

@@ -39,6 +39,9 @@ OUT = "{out}"
 EXCLUDED_NAMES = {".git", ".hg", "__pycache__", ".pytest_cache", ".mypy_cache", ".venv", ".env",
                   ".DS_Store"}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+# node_modules/.cache: the build tools' own caches (babel-loader, eslint, terser, the jiti cache
+# `prisma generate` writes while loading prisma.config.ts), never read by the app at run time.
+EXCLUDED_UNDER = {"node_modules": ".cache"}
 CI_SHA_VARS = ("GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT", "BUILD_VCS_NUMBER")
 
 
@@ -162,8 +165,11 @@ def run_build(command: str, source: Path, out: Path, timeout: float = 1800) -> s
 
 
 def _keep(info: tarfile.TarInfo, epoch: int | None = None) -> tarfile.TarInfo | None:
-    name = Path(info.name).name
+    parts = Path(info.name).parts
+    name = parts[-1] if parts else ""
     if name in EXCLUDED_NAMES or name.endswith(EXCLUDED_SUFFIXES):
+        return None
+    if any(EXCLUDED_UNDER.get(parent) == child for parent, child in zip(parts, parts[1:])):
         return None
     info.uid = info.gid = 0
     info.uname = info.gname = ""

@@ -38,6 +38,12 @@ def make_tree(root):
     (root / ".git").mkdir()
     (root / ".git" / "HEAD").write_text("ref")
     (root / "VERSION").write_text("old\n")
+    (root / "node_modules" / ".cache" / "jiti").mkdir(parents=True)
+    (root / "node_modules" / ".cache" / "jiti" / "prisma.config.mjs").write_text("cached")
+    (root / "node_modules" / "dep").mkdir()
+    (root / "node_modules" / "dep" / "index.js").write_text("module.exports = 1")
+    (root / "data" / ".cache").mkdir(parents=True)                  # not under node_modules: the app's own
+    (root / "data" / ".cache" / "keep.txt").write_text("kept")
     return root
 
 
@@ -48,7 +54,8 @@ def test_pack_leaves_out_vcs_and_caches(tmp_path):
     with tarfile.open(dest) as tar:
         names = sorted(tar.getnames())
         assert all(m.uid == 0 and m.uname == "" for m in tar.getmembers())
-    assert names == ["VERSION", "pkg", "pkg/app.py"]
+    assert names == ["VERSION", "data", "data/.cache", "data/.cache/keep.txt", "node_modules", "node_modules/dep",
+                     "node_modules/dep/index.js", "pkg", "pkg/app.py"]
 
 
 def environment(tmp_path, build=None):
@@ -181,5 +188,5 @@ def test_pack_knows_what_its_tarball_unpacks_to_without_reading_it(tmp_path, mon
     packed = artifact.contents(tmp_path / "r.tar.gz")
     assert reads == []
     monkeypatch.setattr(artifact, "_CONTENTS", {})
-    assert artifact.contents(tmp_path / "r.tar.gz") == packed == artifact.Contents(None, 5000 + 12 + 4)
+    assert artifact.contents(tmp_path / "r.tar.gz") == packed == artifact.Contents(None, 5000 + 12 + 4 + 4 + 18)
     assert reads == ["r.tar.gz"]

@@ -113,9 +113,15 @@ def test_import_tasks_adds_no_heavy_package_to_what_invoke_imports(tmp_path):
     (("status", "--json"), {"deploy.operate.status", "pydantic"}),
 ], ids=["deploy.phase2 --dry-run", "status"])
 def test_a_task_on_local_hosts_loads_no_ssh_http_or_jwt_library(tmp_path, argv, needed):
-    """A dry run checks that a smoke token can be had; it mints none (PyJWT loads cryptography)."""
+    """A dry run checks that a smoke token can be had; it mints none (PyJWT loads cryptography).
+    The project root is the shipped files without the checkout's .work/: what the demo left
+    deployed (or stopped) there must not decide this test's exit code."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for folder in ("environments", "checks", "sql", "examples"):
+        (root / folder).symlink_to(REPO / folder)
     modules = loaded(tmp_path, invoke=(*argv, "--env", "local"),
-                     env={"DEPLOY_ROOT": str(REPO), "JWT_SECRET": "s" * 40})
+                     env={"DEPLOY_ROOT": str(root), "JWT_SECRET": "s" * 40})
     assert needed <= modules
     assert tops(modules, ("paramiko", "fabric", "requests", "urllib3", "jwt", "cryptography")) == []
     # the T-SQL guard compiles ~30 patterns on import: only a database of dialect mssql loads it

@@ -10,7 +10,9 @@ gets a new release id (and VERSION)."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import http.client
+import inspect
 import io
 import json
 import re
@@ -30,7 +32,7 @@ from deploy.process.pm2 import Pm2, parse_workers
 from tests.integration.test_phase2_support import FAST_SMOKE, PM2, Project, need_process_manager
 from tests.support import cpu_cost
 from tests.support.envs import fleet_environment, make_root
-from tests.support.node_app import build_env, built_once, source_copy
+from tests.support.node_app import build_env, built_once, derived_once, source_copy
 from tests.support.postgres import BASE_SCHEMA, SQL_ROOT, _postgres_target
 
 SECRET_VAR = "TEST_JWT_SECRET"
@@ -291,6 +293,10 @@ def with_crash_at_boot(tarball: Path, dest: Path) -> Path:
     return dest
 
 
+# what makes the crashing copy: it is kept beside the artifact under this name (node_app.derived_once)
+CRASH_KEY = hashlib.sha256((CRASH_AT_BOOT + inspect.getsource(with_crash_at_boot)).encode()).hexdigest()[:16]
+
+
 def test_a_worker_that_crashes_at_boot_fails_the_gate_and_the_host_goes_back(tmp_path, fleet_factory,
                                                                              node_tarball, app_database):
     fleet = fleet_factory(1)
@@ -303,8 +309,9 @@ def test_a_worker_that_crashes_at_boot_fails_the_gate_and_the_host_goes_back(tmp
         (host,) = fleet.hosts
         before = {w.pid for w in workers(host)}
 
-        # the same build, with a dist/index.js whose fourth worker exits at boot
-        crashing = with_crash_at_boot(node_tarball, tmp_path / "crashing.tar.gz")
+        # the same build, with a dist/index.js whose fourth worker exits at boot (made once per build)
+        crashing = derived_once(node_tarball, f"crash-at-boot-{CRASH_KEY}.tar.gz",
+                                lambda dest: with_crash_at_boot(node_tarball, dest))
         bad, doc = project.deploy("--artifact", str(crashing), timeout=600)
         assert bad.returncode == 1, bad.stdout[-3000:] + bad.stderr[-3000:]
         assert "health gate" in doc["error"] and "worker 3" in doc["error"], doc["error"]

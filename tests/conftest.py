@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.support.cpu_cost",
     "tests.support.fleet",
     "tests.support.postgres",
+    "tests.support.rewrite_cache",
 ]
 
 

@@ -70,14 +70,48 @@ def new_market(request, tmp_path: Path, dialect: str, ratings: bool = True) -> M
     if dialect == "sqlite":
         db_file = tmp_path / "market.db"
         url, database, extra = f"sqlite:///{db_file}", {"dialect": "sqlite", "path": str(db_file)}, {}
-    else:
-        url = request.getfixturevalue("postgres").fresh_database("diagnose")
-        database, extra = {"dialect": "postgres", "odbc": "${PG_ODBC}"}, {"PG_ODBC": url}
+        market = Market(tmp_path, dialect, url, database, extra)
+        copy_sqlite(request.getfixturevalue("sqlite_markets")(ratings), db_file)
+        return market
+    url = request.getfixturevalue("postgres").fresh_database("diagnose")
+    database, extra = {"dialect": "postgres", "odbc": "${PG_ODBC}"}, {"PG_ODBC": url}
     market = Market(tmp_path, dialect, url, database, extra)
-    sample(url, "--users", "40", "--orders", "60", "--create-schema")
+    fill(market, ratings)
+    return market
+
+
+def fill(market: Market, ratings: bool) -> None:
+    """The stand-in's users and orders; with ratings: phase 1's migration and 600 ratings."""
+    sample(market.url, "--users", "40", "--orders", "60", "--create-schema")
     if ratings:
         market.migrate()
-        sample(url, "--users", "60", "--ratings", "600", "--sellers", "30")
+        sample(market.url, "--users", "60", "--ratings", "600", "--sellers", "30")
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_markets(tmp_path_factory):
+    """market(ratings) -> a SQLite file filled by fill() once per session (per xdist worker); each
+    test gets a copy (SQLite's backup API) instead of two marketplace.sample runs and a migration."""
+    made: dict[bool, Path] = {}
+
+    def market(ratings: bool) -> Path:
+        if ratings not in made:
+            folder = tmp_path_factory.mktemp("diagnose-market")
+            db_file = folder / "market.db"
+            fill(Market(folder, "sqlite", f"sqlite:///{db_file}", {"dialect": "sqlite", "path": str(db_file)}, {}),
+                 ratings)
+            made[ratings] = db_file
+        return made[ratings]
+
     return market
 
 

@@ -33,17 +33,20 @@ def pytest_sessionstart(session):
         return
     if state.hook is None:                       # --assert=plain
         return
-    for fn in candidate_files(config):
-        cache_dir = get_cache_dir(fn)
-        if not try_makedirs(cache_dir):
-            continue
-        pyc = cache_dir / (fn.name[:-3] + PYC_TAIL)
-        if _read_pyc(fn, pyc, state.trace) is None:
-            try:
-                source_hash, co = _rewrite_test(fn, config)
-            except SyntaxError:
-                continue                         # the worker's collection reports it
-            _write_pyc(state, co, source_hash, pyc)
+    try:
+        for fn in candidate_files(config):
+            cache_dir = get_cache_dir(fn)
+            if not try_makedirs(cache_dir):
+                continue
+            pyc = cache_dir / (fn.name[:-3] + PYC_TAIL)
+            if _read_pyc(fn, pyc, state.trace) is None:
+                try:
+                    source_hash, co = _rewrite_test(fn, config)
+                except SyntaxError:
+                    continue                     # the worker's collection reports it
+                _write_pyc(state, co, source_hash, pyc)
+    except Exception:   # noqa: BLE001 - private functions whose signatures may change: then the workers rewrite
+        return
 
 
 def candidate_files(config) -> list[Path]:

@@ -136,7 +136,7 @@ class Supervisor(ProcessManager):
     def restart_commands(self, program: Program) -> list[Command]:
         """supervisord started unless it answers, its config loaded (`supervisorctl update`),
         the program stopped, started and waited for through startsecs - in one process."""
-        return [self.rpc("restart", program.process, self.conf, self.socket, self._bin("supervisord"))]
+        return [self.rpc("restart", program.process, self.conf, self.socket, self.binary)]
 
     def stop_command(self, program: Program) -> Command:
         return self.rpc("stop", program.process, self.conf, self.socket)
